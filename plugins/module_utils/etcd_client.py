@@ -1,0 +1,578 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Minimal etcd v3 client over the HTTP/JSON gateway, standard library only.
+
+The managed hosts have no extra Python packages, so this talks to etcd's
+grpc-gateway (``POST /v3/...``) with ``http.client``, ``ssl`` and ``json``.
+Works with etcd 3.4 and 3.5: fields a version does not send are tolerated,
+and uint64 IDs are accepted as JSON strings or numbers and returned as
+decimal strings.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import socket
+import ssl
+import time
+
+import http.client as http_client
+from urllib.parse import urlsplit
+
+UINT64_MAX = (1 << 64) - 1
+
+
+# --------------------------------------------------------------------------
+# Exceptions
+# --------------------------------------------------------------------------
+
+class EtcdError(Exception):
+    """Base class. ``str()`` gives one clear message naming the endpoint."""
+
+    def __init__(self, message, endpoint=None, code=None, http_status=None):
+        self.message = message
+        self.endpoint = endpoint
+        self.code = code
+        self.http_status = http_status
+        super(EtcdError, self).__init__(self.__str__())
+
+    def __str__(self):
+        if self.endpoint:
+            return "%s: %s" % (self.endpoint, self.message)
+        return self.message
+
+
+class EtcdConfigError(EtcdError):
+    """Bad connection settings (endpoint URL, certificate file...)."""
+
+
+class EtcdUnreachable(EtcdError):
+    """Could not connect, or the connection broke / timed out."""
+
+
+class EtcdTLSError(EtcdError):
+    """TLS handshake or certificate verification failed."""
+
+
+class EtcdAuthError(EtcdError):
+    """Authentication or permission error."""
+
+
+class EtcdProtocolError(EtcdError):
+    """The endpoint answered something that is not the etcd gateway's JSON."""
+
+
+class EtcdRequestError(EtcdError):
+    """etcd answered with an error not covered by a more specific class."""
+
+
+class EtcdNoLeader(EtcdRequestError):
+    """The cluster (as seen by this endpoint) has no leader."""
+
+
+class EtcdTimeout(EtcdRequestError):
+    """etcd itself reported a request timeout (often: no quorum)."""
+
+
+class EtcdMemberNotFound(EtcdRequestError):
+    """The member ID is not in the cluster."""
+
+
+class EtcdPeerURLExists(EtcdRequestError):
+    """A member with that peer URL already exists."""
+
+
+class EtcdTooManyLearners(EtcdRequestError):
+    """etcd refuses a second learner."""
+
+
+class EtcdLearnerNotReady(EtcdRequestError):
+    """The learner is not in sync with the leader yet (promote refused)."""
+
+
+class EtcdNotEnoughStarted(EtcdRequestError):
+    """etcd's strict reconfig check refused the change."""
+
+
+class EtcdUnhealthyCluster(EtcdRequestError):
+    """etcd refused the change because the cluster is unhealthy."""
+
+
+# (substring of etcd's error message, exception class); first match wins.
+_MESSAGE_MAP = (
+    ("no leader", EtcdNoLeader),
+    ("leader changed", EtcdNoLeader),
+    ("request timed out", EtcdTimeout),
+    ("member not found", EtcdMemberNotFound),
+    ("peer urls already exists", EtcdPeerURLExists),
+    ("too many learner members", EtcdTooManyLearners),
+    ("learner member which is in sync", EtcdLearnerNotReady),
+    ("learner is not ready", EtcdLearnerNotReady),
+    ("not enough started members", EtcdNotEnoughStarted),
+    ("unhealthy cluster", EtcdUnhealthyCluster),
+    ("invalid auth token", EtcdAuthError),
+    ("authentication failed", EtcdAuthError),
+    ("permission denied", EtcdAuthError),
+    ("user name is empty", EtcdAuthError),
+    ("user name not found", EtcdAuthError),
+    ("authentication is not enabled", EtcdAuthError),
+)
+
+# gRPC status codes used as a fallback.
+_GRPC_UNAUTHENTICATED = 16
+_GRPC_PERMISSION_DENIED = 7
+_GRPC_NOT_FOUND = 5
+
+
+def error_from_response(endpoint, http_status, body):
+    """Turn a non-2xx gateway answer into the most specific EtcdError.
+
+    ``body`` is the raw response (bytes or str). The gateway answers
+    ``{"error": msg, "code": n, "message": msg}`` (3.5) or
+    ``{"error": msg, "code": n}`` (3.4).
+    """
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    data = None
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        text = (body or "").strip()[:200] or "empty body"
+        if http_status in (502, 503, 504):
+            return EtcdUnreachable("HTTP %s: %s" % (http_status, text), endpoint, http_status=http_status)
+        return EtcdProtocolError(
+            "HTTP %s with a non-JSON answer (%s); is this an etcd client URL?" % (http_status, text),
+            endpoint, http_status=http_status)
+    msg = data.get("message") or data.get("error") or ("HTTP %s" % http_status)
+    code = data.get("code")
+    low = msg.lower()
+    for needle, cls in _MESSAGE_MAP:
+        if needle in low:
+            return cls(msg, endpoint, code=code, http_status=http_status)
+    if code in (_GRPC_UNAUTHENTICATED, _GRPC_PERMISSION_DENIED) or http_status in (401, 403):
+        return EtcdAuthError(msg, endpoint, code=code, http_status=http_status)
+    if code == _GRPC_NOT_FOUND:
+        return EtcdMemberNotFound(msg, endpoint, code=code, http_status=http_status)
+    return EtcdRequestError(msg, endpoint, code=code, http_status=http_status)
+
+
+# --------------------------------------------------------------------------
+# Parsing helpers (pure; unit tested)
+# --------------------------------------------------------------------------
+
+def parse_id(value):
+    """Parse a uint64 etcd ID given as int or decimal string. Return int.
+
+    Raises ValueError naming the value when it is not a uint64.
+    """
+    if isinstance(value, bool):
+        raise ValueError("member ID %r is not an unsigned 64-bit integer" % (value,))
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        n = int(value.strip())
+    else:
+        raise ValueError("member ID %r is not an unsigned 64-bit integer" % (value,))
+    if n < 0 or n > UINT64_MAX:
+        raise ValueError("member ID %r is out of the uint64 range" % (value,))
+    return n
+
+
+def id_str(value):
+    """Normalise an ID (int, decimal string, missing) to a decimal string."""
+    if value is None or value == "":
+        return "0"
+    return str(parse_id(value))
+
+
+def _int(value, default=0):
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def normalize_url(url):
+    """Compare URLs loosely: lower-case scheme and host, no trailing slash."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rstrip("/")
+    if not parts.scheme or not parts.netloc:
+        return url.rstrip("/")
+    return "%s://%s%s" % (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
+
+
+def validate_url(url, what="endpoint"):
+    """Return (scheme, host, port) or raise EtcdConfigError naming the URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except (ValueError, AttributeError, TypeError):
+        raise EtcdConfigError("%s %r is not a URL like https://10.0.0.1:2379" % (what, url))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EtcdConfigError("%s %r is not a URL like https://10.0.0.1:2379 (scheme must be http or https)" % (what, url))
+    if port is None:
+        raise EtcdConfigError("%s %r has no port (like https://10.0.0.1:2379)" % (what, url))
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise EtcdConfigError("%s %r must not have a path, query or fragment" % (what, url))
+    return parts.scheme, parts.hostname, port
+
+
+def parse_member(raw):
+    """Normalise one gateway member dict."""
+    raw = raw or {}
+    mid = parse_id(raw.get("ID", 0) or 0)
+    return {
+        "id": str(mid),
+        "id_hex": "%x" % mid,
+        "name": raw.get("name") or "",
+        "peer_urls": list(raw.get("peerURLs") or []),
+        "client_urls": list(raw.get("clientURLs") or []),
+        "is_learner": bool(raw.get("isLearner", False)),
+    }
+
+
+def parse_members(data):
+    return [parse_member(m) for m in ((data or {}).get("members") or [])]
+
+
+def parse_header(data):
+    header = (data or {}).get("header") or {}
+    return {
+        "cluster_id": id_str(header.get("cluster_id")),
+        "member_id": id_str(header.get("member_id")),
+        "revision": _int(header.get("revision")),
+        "raft_term": _int(header.get("raft_term")),
+    }
+
+
+def parse_status(data):
+    """Normalise a /v3/maintenance/status answer. 3.4 lacks some fields."""
+    data = data or {}
+    header = parse_header(data)
+    leader = id_str(data.get("leader"))
+    applied = data.get("raftAppliedIndex")
+    in_use = data.get("dbSizeInUse")
+    return {
+        "cluster_id": header["cluster_id"],
+        "member_id": header["member_id"],
+        "version": data.get("version") or "",
+        "db_size": _int(data.get("dbSize")),
+        "db_size_in_use": _int(in_use) if in_use is not None else None,
+        "leader_id": leader,
+        "is_leader": leader != "0" and leader == header["member_id"],
+        "raft_term": _int(data.get("raftTerm")),
+        "raft_index": _int(data.get("raftIndex")),
+        "raft_applied_index": _int(applied) if applied is not None else None,
+        "is_learner": bool(data.get("isLearner", False)),
+        "errors": list(data.get("errors") or []),
+    }
+
+
+def parse_alarms(data):
+    out = []
+    for alarm in (data or {}).get("alarms") or []:
+        kind = alarm.get("alarm") or "NONE"
+        if kind in ("NONE", 0):
+            continue
+        out.append({"member_id": id_str(alarm.get("memberID")), "alarm": str(kind)})
+    return out
+
+
+def quorum(size):
+    """Votes needed for a cluster of ``size`` voting members."""
+    return size // 2 + 1
+
+
+# --------------------------------------------------------------------------
+# Client
+# --------------------------------------------------------------------------
+
+class EtcdClient(object):
+    """etcd v3 gateway client with endpoint failover.
+
+    Requests go to the current endpoint; when it cannot be reached (connect
+    error, broken connection, timeout) the next one is tried, and the one
+    that answered stays current. Errors etcd itself returns are not retried
+    on another endpoint (a write that etcd refused would be refused again).
+    """
+
+    def __init__(self, endpoints, ca_cert=None, client_cert=None, client_key=None,
+                 username=None, password=None, connect_timeout=5.0, timeout=15.0):
+        if isinstance(endpoints, str):
+            endpoints = [e for e in endpoints.split(",") if e.strip()]
+        if not endpoints:
+            raise EtcdConfigError("no endpoints given")
+        self.endpoints = []
+        for ep in endpoints:
+            ep = ep.strip().rstrip("/")
+            validate_url(ep)
+            self.endpoints.append(ep)
+        for name, value in (("connect_timeout", connect_timeout), ("timeout", timeout)):
+            if value is None or value <= 0:
+                raise EtcdConfigError("%s must be a positive number of seconds, got %r" % (name, value))
+        if bool(client_cert) != bool(client_key):
+            raise EtcdConfigError("client_cert and client_key must be given together")
+        if password and not username:
+            raise EtcdConfigError("password is set but username is not")
+        self.ca_cert = ca_cert
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.username = username
+        self.password = password
+        self.connect_timeout = float(connect_timeout)
+        self.timeout = float(timeout)
+        self.current = 0
+        self._tokens = {}
+        self._ssl_context = None
+        if any(ep.startswith("https://") for ep in self.endpoints) or ca_cert or client_cert:
+            self._ssl_context = self._make_ssl_context()
+
+    # -- transport ---------------------------------------------------------
+
+    def _make_ssl_context(self):
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else ssl.create_default_context()
+        except (IOError, OSError, ssl.SSLError) as exc:
+            raise EtcdConfigError("cannot load ca_cert %r: %s" % (self.ca_cert, _reason(exc)))
+        # SAFETY-18: TLS 1.2 is the minimum.
+        if hasattr(ssl, "TLSVersion"):
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.client_cert:
+            try:
+                ctx.load_cert_chain(self.client_cert, self.client_key)
+            except (IOError, OSError, ssl.SSLError) as exc:
+                raise EtcdConfigError("cannot load client_cert %r / client_key %r: %s"
+                                      % (self.client_cert, self.client_key, _reason(exc)))
+        return ctx
+
+    def _raw(self, endpoint, method, path, body=None, auth=True):
+        """One HTTP exchange with one endpoint. Returns (status, bytes)."""
+        scheme, host, port = validate_url(endpoint)
+        if scheme == "https":
+            conn = http_client.HTTPSConnection(host, port, timeout=self.connect_timeout, context=self._ssl_context)
+        else:
+            conn = http_client.HTTPConnection(host, port, timeout=self.connect_timeout)
+        headers = {"Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if auth and self.username:
+            headers["Authorization"] = self._token(endpoint)
+        try:
+            try:
+                conn.connect()
+                conn.sock.settimeout(self.timeout)
+                conn.request(method, path, body=payload, headers=headers)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            finally:
+                conn.close()
+        except ssl.SSLCertVerificationError as exc:
+            raise EtcdTLSError("TLS certificate verification failed (%s); check ca_cert and that the "
+                               "server certificate names this host" % _reason(exc), endpoint)
+        except ssl.SSLError as exc:
+            raise EtcdTLSError("TLS error (%s); check ca_cert, client_cert and client_key" % _reason(exc), endpoint)
+        except socket.timeout:
+            raise EtcdUnreachable("timed out (connect_timeout=%gs, timeout=%gs)"
+                                  % (self.connect_timeout, self.timeout), endpoint)
+        except (socket.error, OSError, http_client.HTTPException) as exc:
+            raise EtcdUnreachable("cannot reach endpoint (%s)" % _reason(exc), endpoint)
+
+    def _token(self, endpoint):
+        token = self._tokens.get(endpoint)
+        if token is None:
+            status, raw = self._raw(endpoint, "POST", "/v3/auth/authenticate",
+                                    {"name": self.username, "password": self.password}, auth=False)
+            data = self._decode(endpoint, status, raw)
+            token = data.get("token")
+            if not token:
+                raise EtcdAuthError("authenticate returned no token (is auth enabled?)", endpoint)
+            self._tokens[endpoint] = token
+        return token
+
+    @staticmethod
+    def _decode(endpoint, status, raw):
+        if status < 200 or status >= 300:
+            raise error_from_response(endpoint, status, raw)
+        try:
+            data = json.loads(raw.decode("utf-8")) if raw else {}
+        except ValueError:
+            raise EtcdProtocolError("answer is not JSON (%r); is this an etcd client URL?" % raw[:100], endpoint)
+        if not isinstance(data, dict):
+            raise EtcdProtocolError("answer is not a JSON object", endpoint)
+        return data
+
+    def call_endpoint(self, endpoint, path, body=None, method="POST"):
+        """One request to one given endpoint, no failover."""
+        status, raw = self._raw(endpoint, method, path, body)
+        if self.username and status == 401:
+            # Simple tokens expire (default TTL 5 min): authenticate once more.
+            self._tokens.pop(endpoint, None)
+            status, raw = self._raw(endpoint, method, path, body)
+        return self._decode(endpoint, status, raw)
+
+    def call(self, path, body=None, method="POST", failover_on=(EtcdUnreachable,)):
+        """Request with failover: try the current endpoint, then the others."""
+        errors = []
+        n = len(self.endpoints)
+        for i in range(n):
+            idx = (self.current + i) % n
+            endpoint = self.endpoints[idx]
+            try:
+                data = self.call_endpoint(endpoint, path, body, method)
+            except failover_on as exc:
+                errors.append(exc)
+                continue
+            self.current = idx
+            return data
+        if len(errors) == 1:
+            raise errors[0]
+        cls = type(errors[0]) if all(type(e) is type(errors[0]) for e in errors) else EtcdUnreachable
+        raise cls("no endpoint answered: " + "; ".join(str(e) for e in errors))
+
+    @property
+    def current_endpoint(self):
+        return self.endpoints[self.current]
+
+    def prefer_last(self, urls):
+        """Move the endpoints in ``urls`` to the end (e.g. the member being removed)."""
+        norm = set(normalize_url(u) for u in urls or [])
+        cur = self.endpoints[self.current]
+        self.endpoints = ([e for e in self.endpoints if normalize_url(e) not in norm]
+                          + [e for e in self.endpoints if normalize_url(e) in norm])
+        self.current = 0 if normalize_url(cur) in norm else self.endpoints.index(cur)
+
+    # -- cluster API -------------------------------------------------------
+
+    def member_list(self, linearizable=True):
+        body = {"linearizable": True} if linearizable else {}
+        try:
+            data = self.call("/v3/cluster/member/list", body,
+                             failover_on=(EtcdUnreachable, EtcdNoLeader, EtcdTimeout))
+        except EtcdRequestError as exc:
+            # etcd 3.4 has no "linearizable" field in MemberListRequest.
+            if linearizable and "unknown field" in exc.message.lower():
+                data = self.call("/v3/cluster/member/list", {})
+            else:
+                raise
+        return parse_header(data), parse_members(data)
+
+    def member_add(self, peer_urls, is_learner=False):
+        body = {"peerURLs": list(peer_urls)}
+        if is_learner:
+            body["isLearner"] = True
+        data = self.call("/v3/cluster/member/add", body)
+        return parse_member(data.get("member")), parse_members(data)
+
+    def member_remove(self, member_id):
+        data = self.call("/v3/cluster/member/remove", {"ID": id_str(member_id)})
+        return parse_members(data)
+
+    def member_promote(self, member_id):
+        data = self.call("/v3/cluster/member/promote", {"ID": id_str(member_id)})
+        return parse_members(data)
+
+    def status(self, endpoint=None):
+        if endpoint:
+            return parse_status(self.call_endpoint(endpoint, "/v3/maintenance/status", {}))
+        return parse_status(self.call("/v3/maintenance/status", {}))
+
+    def alarms(self, endpoint=None):
+        body = {"action": "GET", "memberID": "0", "alarm": "NONE"}
+        if endpoint:
+            return parse_alarms(self.call_endpoint(endpoint, "/v3/maintenance/alarm", body))
+        return parse_alarms(self.call("/v3/maintenance/alarm", body))
+
+    def health(self, endpoint=None):
+        """GET /health; returns (healthy bool, reason str)."""
+        if endpoint:
+            data = self.call_endpoint(endpoint, "/health", None, method="GET")
+        else:
+            data = self.call("/health", None, method="GET")
+        value = data.get("health")
+        return value in (True, "true"), data.get("reason") or ""
+
+    # -- KV (used by tests) ------------------------------------------------
+
+    def put(self, key, value):
+        return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
+
+    def get(self, key):
+        data = self.call("/v3/kv/range", {"key": _b64(key)})
+        kvs = data.get("kvs") or []
+        if not kvs:
+            return None
+        return base64.b64decode(kvs[0].get("value") or "").decode("utf-8")
+
+    def delete(self, key):
+        data = self.call("/v3/kv/deleterange", {"key": _b64(key)})
+        return _int(data.get("deleted"))
+
+
+def _b64(text):
+    if not isinstance(text, bytes):
+        text = text.encode("utf-8")
+    return base64.b64encode(text).decode("ascii")
+
+
+def _reason(exc):
+    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or getattr(exc, "strerror", None)
+    text = str(reason or exc or type(exc).__name__)
+    return text
+
+
+def wait_until(predicate, timeout, delay=1.0, clock=time.monotonic, sleep=time.sleep):
+    """Call ``predicate`` until it returns truthy or ``timeout`` passes (bounded)."""
+    deadline = clock() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if clock() + delay > deadline:
+            return result
+        sleep(delay)
+
+
+# --------------------------------------------------------------------------
+# Module glue: common argument spec (see doc_fragments/etcd.py)
+# --------------------------------------------------------------------------
+
+def etcd_argument_spec():
+    return dict(
+        endpoints=dict(type="list", elements="str", default=["https://127.0.0.1:2379"]),
+        ca_cert=dict(type="path", aliases=["cacert"]),
+        client_cert=dict(type="path", aliases=["cert"]),
+        client_key=dict(type="path", aliases=["key"], no_log=False),
+        username=dict(type="str", aliases=["user"]),
+        password=dict(type="str", no_log=True),
+        connect_timeout=dict(type="float", default=5.0),
+        timeout=dict(type="float", default=15.0),
+    )
+
+
+ETCD_REQUIRED_TOGETHER = [["client_cert", "client_key"]]
+ETCD_REQUIRED_BY = {"password": "username"}
+
+
+def client_from_module(module):
+    """Build an EtcdClient from module params or fail_json with one message."""
+    p = module.params
+    try:
+        return EtcdClient(
+            endpoints=p["endpoints"], ca_cert=p["ca_cert"], client_cert=p["client_cert"],
+            client_key=p["client_key"], username=p["username"], password=p["password"],
+            connect_timeout=p["connect_timeout"], timeout=p["timeout"])
+    except EtcdError as exc:
+        module.fail_json(msg=str(exc))

@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: etcd_status_info
+short_description: Report etcd endpoint and cluster status
+version_added: "0.1.0"
+description:
+  - For each endpoint, reports the member ID and name, version, database size and size in use,
+    leader flag, raft term, index and applied index, learner flag and errors.
+  - For the cluster, reports the cluster ID, leader ID, member list, active alarms and an overall
+    RV(healthy) flag (every endpoint answers, exactly one leader, no alarm, no endpoint error).
+  - Unreachable endpoints are reported, not fatal; the module fails only when no endpoint answers.
+  - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
+author:
+  - quorum.etcd maintainers
+extends_documentation_fragment:
+  - quorum.etcd.etcd
+attributes:
+  check_mode:
+    description: Read-only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Read-only; there is nothing to diff.
+    support: none
+options:
+  cluster:
+    description:
+      - Query the client URLs of every member in the member list instead of only
+        O(endpoints), like C(etcdctl --cluster). O(endpoints) is then used only to read the member list.
+    type: bool
+    default: false
+seealso:
+  - module: quorum.etcd.etcd_member
+'''
+
+EXAMPLES = r'''
+- name: Status of every member of the cluster
+  quorum.etcd.etcd_status_info:
+    endpoints: [https://10.0.0.11:2379]
+    ca_cert: /etc/etcd/pki/ca.crt
+    client_cert: /etc/etcd/pki/admin.crt
+    client_key: /etc/etcd/pki/admin.key
+    cluster: true
+  register: etcd_status
+
+- name: Stop unless the cluster is healthy (SAFETY-11)
+  ansible.builtin.assert:
+    that: etcd_status.healthy
+    fail_msg: "etcd is not healthy: {{ etcd_status.problems | join('; ') }}"
+'''
+
+RETURN = r'''
+healthy:
+  description: Every queried endpoint answered without error, all agree on one leader, and no alarm is active.
+  returned: always
+  type: bool
+  sample: true
+problems:
+  description: Why RV(healthy) is false, one sentence per problem naming the endpoint or member.
+  returned: always
+  type: list
+  elements: str
+  sample: ["https://10.0.0.12:2379: cannot reach endpoint (Connection refused)"]
+cluster_id:
+  description: Cluster ID, a uint64 as a decimal string.
+  returned: always
+  type: str
+  sample: "14841639068965178418"
+leader_id:
+  description: ID of the leader as the endpoints report it; V("0") when there is none or they disagree.
+  returned: always
+  type: str
+  sample: "10501334649042878790"
+leader_name:
+  description: Name of the leader member, empty when unknown.
+  returned: always
+  type: str
+  sample: etcd1
+members:
+  description: The member list.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Member ID (decimal string).
+      type: str
+    id_hex:
+      description: Member ID in hexadecimal, as etcdctl prints it.
+      type: str
+    name:
+      description: Member name, empty for a member added but not started.
+      type: str
+    peer_urls:
+      description: Peer URLs.
+      type: list
+      elements: str
+    client_urls:
+      description: Client URLs.
+      type: list
+      elements: str
+    is_learner:
+      description: Whether the member is a learner.
+      type: bool
+alarms:
+  description: Active alarms.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"member_id": "10501334649042878790", "alarm": "NOSPACE"}]
+endpoints:
+  description: One entry per queried endpoint, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint:
+      description: The client URL queried.
+      type: str
+    reachable:
+      description: Whether the endpoint answered.
+      type: bool
+    error:
+      description: Why it did not answer (empty when it did).
+      type: str
+    member_id:
+      description: ID of the member behind the endpoint.
+      type: str
+    name:
+      description: Name of that member from the member list.
+      type: str
+    version:
+      description: etcd server version.
+      type: str
+    db_size:
+      description: Database size in bytes.
+      type: int
+    db_size_in_use:
+      description: Bytes in use in the database; null when the server does not report it.
+      type: int
+    is_leader:
+      description: Whether this member is the leader.
+      type: bool
+    leader_id:
+      description: The leader this member knows of (V("0") for none).
+      type: str
+    raft_term:
+      description: Raft term.
+      type: int
+    raft_index:
+      description: Raft index.
+      type: int
+    raft_applied_index:
+      description: Raft applied index; null when the server does not report it.
+      type: int
+    is_learner:
+      description: Whether this member is a learner.
+      type: bool
+    errors:
+      description: Errors the member reports about itself (for example an alarm).
+      type: list
+      elements: str
+'''
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    ETCD_REQUIRED_BY,
+    ETCD_REQUIRED_TOGETHER,
+    EtcdError,
+    client_from_module,
+    etcd_argument_spec,
+)
+
+_EMPTY = {
+    "member_id": "0", "name": "", "version": "", "db_size": 0, "db_size_in_use": None,
+    "is_leader": False, "leader_id": "0", "raft_term": 0, "raft_index": 0,
+    "raft_applied_index": None, "is_learner": False, "errors": [],
+}
+
+
+def query(client, endpoint):
+    entry = dict(_EMPTY, endpoint=endpoint, reachable=False, error="")
+    try:
+        status = client.status(endpoint=endpoint)
+    except EtcdError as exc:
+        entry["error"] = str(exc)
+        return entry
+    entry.update(status)
+    entry.pop("cluster_id", None)
+    entry["reachable"] = True
+    return entry
+
+
+def summarize(entries, members, alarms):
+    """Pure: fill names, find the leader, decide healthy and list problems."""
+    names = dict((m["id"], m["name"]) for m in members)
+    problems = []
+    for e in entries:
+        e["name"] = names.get(e["member_id"], "")
+        if not e["reachable"]:
+            problems.append(e["error"])
+        for err in e["errors"]:
+            problems.append("%s: %s" % (e["endpoint"], err))
+    reachable = [e for e in entries if e["reachable"]]
+    leaders = sorted(set(e["leader_id"] for e in reachable if e["leader_id"] != "0"))
+    if any(e["leader_id"] == "0" for e in reachable):
+        problems.append("no leader seen by: %s" % ", ".join(e["endpoint"] for e in reachable if e["leader_id"] == "0"))
+    if len(leaders) > 1:
+        problems.append("endpoints disagree on the leader: %s" % ", ".join(leaders))
+    elif not leaders:
+        problems.append("the cluster has no leader")
+    for a in alarms:
+        problems.append("alarm %s on member %s (%s)" % (a["alarm"], names.get(a["member_id"], "?"), a["member_id"]))
+    leader_id = leaders[0] if len(leaders) == 1 else "0"
+    return {
+        "healthy": not problems,
+        "problems": problems,
+        "leader_id": leader_id,
+        "leader_name": names.get(leader_id, ""),
+    }
+
+
+def run(module, client):
+    header, members = client.member_list(linearizable=False)
+    if module.params["cluster"]:
+        targets = []
+        for m in members:
+            for url in m["client_urls"]:
+                if url not in targets:
+                    targets.append(url)
+    else:
+        targets = list(client.endpoints)
+    workers = max(1, min(len(targets), 8))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        entries = list(pool.map(lambda ep: query(client, ep), targets))
+    answering = [e["endpoint"] for e in entries if e["reachable"]]
+    alarms = client.alarms(endpoint=answering[0]) if answering else []
+    result = summarize(entries, members, alarms)
+    result.update(changed=False, cluster_id=header["cluster_id"], members=members,
+                  alarms=alarms, endpoints=entries)
+    if not answering:
+        module.fail_json(msg="no endpoint answered: %s" % "; ".join(result["problems"]), **result)
+    return result
+
+
+def main():
+    argument_spec = etcd_argument_spec()
+    argument_spec.update(cluster=dict(type="bool", default=False))
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_together=ETCD_REQUIRED_TOGETHER,
+        required_by=ETCD_REQUIRED_BY,
+    )
+    client = client_from_module(module)
+    try:
+        result = run(module, client)
+    except EtcdError as exc:
+        module.fail_json(msg="etcd error: %s" % exc, changed=False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
