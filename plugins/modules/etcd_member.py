@@ -67,12 +67,17 @@ options:
     type: bool
   wait_timeout:
     description:
-      - Seconds to keep retrying a promotion while etcd reports the learner is not in sync yet.
+      - Seconds to keep retrying a change that etcd refuses for a transient reason, before failing.
+      - A promotion is retried while etcd says the learner is not in sync with the leader yet.
+      - An addition, removal or promotion is retried while etcd answers C(unhealthy cluster), which its
+        strict reconfiguration check does until the leader has been connected to every voting member
+        for 5 seconds (just after a member started, or never while a voting member is down).
+      - A refused request changes nothing, so retrying is safe.
     type: float
     default: 60
   wait_delay:
     description:
-      - Seconds between promotion attempts.
+      - Seconds between attempts.
     type: float
     default: 2
   force:
@@ -189,6 +194,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdConfigError,
     EtcdError,
     EtcdLearnerNotReady,
+    EtcdUnhealthyCluster,
     client_from_module,
     etcd_argument_spec,
     normalize_url,
@@ -327,22 +333,29 @@ def validate_params(params):
             raise EtcdConfigError("%s must be zero or a positive number of seconds, got %r" % (opt, params[opt]))
 
 
-def promote(client, target, params):
-    """Promote, retrying while etcd says the learner is not in sync (bounded)."""
-    state = {"members": None, "last": None}
+def retrying(what, func, params):
+    """Call func, retrying while etcd refuses for a transient reason (bounded).
+
+    A learner not in sync yet (promote), or an "unhealthy cluster": etcd's strict
+    reconfig check wants the leader connected to every voting member for the last
+    5 seconds, which is not yet true just after a member (re)started.
+    Nothing is applied by a refused request, so retrying is safe.
+    """
+    state = {"value": None, "last": None}
 
     def attempt():
         try:
-            state["members"] = client.member_promote(target["id"])
+            state["value"] = func()
             return True
-        except EtcdLearnerNotReady as exc:
+        except (EtcdLearnerNotReady, EtcdUnhealthyCluster) as exc:
             state["last"] = exc
             return False
 
     if not wait_until(attempt, params["wait_timeout"], params["wait_delay"]):
-        raise Refused("learner %s is still not in sync with the leader after %gs (is it started?): %s"
-                      % (_label(target), params["wait_timeout"], state["last"]))
-    return state["members"]
+        hint = ("is the learner started?" if isinstance(state["last"], EtcdLearnerNotReady)
+                else "is every voting member up and connected to the leader?")
+        raise Refused("%s: etcd still refuses after %gs (%s): %s" % (what, params["wait_timeout"], hint, state["last"]))
+    return state["value"]
 
 
 def run(module, client):
@@ -364,12 +377,14 @@ def run(module, client):
     after, member = predict(before, target, action, params)
     if not module.check_mode:
         if action in ("add_learner", "add_voting"):
-            member, after = client.member_add(params["peer_urls"], is_learner=action == "add_learner")
+            member, after = retrying(
+                "adding %s" % params["peer_urls"],
+                lambda: client.member_add(params["peer_urls"], is_learner=action == "add_learner"), params)
         elif action == "remove":
             client.prefer_last(target["client_urls"])
-            after = client.member_remove(target["id"])
+            after = retrying("removing %s" % _label(target), lambda: client.member_remove(target["id"]), params)
         elif action == "promote":
-            after = promote(client, target, params)
+            after = retrying("promoting %s" % _label(target), lambda: client.member_promote(target["id"]), params)
             member = next((m for m in after if m["id"] == target["id"]), member)
 
     result.update(member=member, members=after)
