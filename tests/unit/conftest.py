@@ -1,0 +1,19 @@
+# -*- coding: utf-8 -*-
+"""Make ``ansible_collections.quorum.etcd`` importable when pytest is run from
+the repository root (ansible-test units already runs from inside
+ansible_collections/quorum/etcd)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+try:
+    import ansible_collections.quorum.etcd  # noqa: F401
+except ImportError:
+    _root = Path(tempfile.mkdtemp(prefix="quorum-etcd-units-"))
+    _link = _root / "ansible_collections" / "quorum" / "etcd"
+    _link.parent.mkdir(parents=True)
+    _link.symlink_to(Path(__file__).resolve().parents[2])
+    sys.path.insert(0, str(_root))

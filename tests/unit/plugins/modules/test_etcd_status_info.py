@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+"""Health summary of etcd_status_info (pure, no network)."""
+
+from __future__ import annotations
+
+from ansible_collections.quorum.etcd.plugins.modules import etcd_status_info as si
+
+MEMBERS = [{"id": "1", "name": "etcd1"}, {"id": "2", "name": "etcd2"}]
+
+
+def entry(ep, member_id, leader, reachable=True, errors=()):
+    e = dict(si._EMPTY, endpoint=ep, reachable=reachable, error="" if reachable else "%s: refused" % ep)
+    if reachable:
+        e.update(member_id=member_id, leader_id=leader, is_leader=member_id == leader, errors=list(errors))
+    return e
+
+
+def test_healthy():
+    res = si.summarize([entry("a", "1", "1"), entry("b", "2", "1")], MEMBERS, [])
+    assert res == {"healthy": True, "problems": [], "leader_id": "1", "leader_name": "etcd1"}
+
+
+def test_unreachable_endpoint_is_a_problem():
+    entries = [entry("a", "1", "1"), entry("b", "2", "1", reachable=False)]
+    res = si.summarize(entries, MEMBERS, [])
+    assert res["healthy"] is False and res["problems"] == ["b: refused"]
+    assert entries[0]["name"] == "etcd1"
+
+
+def test_no_leader_and_split_leaders():
+    res = si.summarize([entry("a", "1", "0"), entry("b", "2", "0")], MEMBERS, [])
+    assert not res["healthy"] and res["leader_id"] == "0"
+    assert any("no leader" in p for p in res["problems"])
+    res = si.summarize([entry("a", "1", "1"), entry("b", "2", "2")], MEMBERS, [])
+    assert not res["healthy"] and any("disagree" in p for p in res["problems"])
+
+
+def test_alarm_and_member_errors():
+    res = si.summarize([entry("a", "1", "1", errors=["memberID:1 alarm:NOSPACE"])], MEMBERS,
+                       [{"member_id": "1", "alarm": "NOSPACE"}])
+    assert not res["healthy"]
+    assert "alarm NOSPACE on member etcd1 (1)" in res["problems"]
+    assert "a: memberID:1 alarm:NOSPACE" in res["problems"]
