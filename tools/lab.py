@@ -36,7 +36,6 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(ROOT, ".lab")
 VENV = os.path.join(ROOT, ".venv")
-IMAGE = os.environ.get("LAB_IMAGE", "quorum-etcd-lab:bookworm")
 NETWORK = "quorum-etcd-lab"
 MIRROR_NAME = "quorum-etcd-mirror"
 MIRROR_PORT = 8080
@@ -50,6 +49,10 @@ IMAGE_PACKAGES = [
     "python3-cryptography", "python3-cffi-backend", "nftables", "iproute2", "procps", "curl",
     "openssl", "ca-certificates",
 ]
+# The tag follows the package list, so a changed list builds a new image.
+IMAGE = os.environ.get(
+    "LAB_IMAGE",
+    "quorum-etcd-lab:bookworm-" + hashlib.sha256(" ".join(IMAGE_PACKAGES).encode()).hexdigest()[:8])
 # What systemd needs to reach "running" in a container here (LAB.md): no
 # --privileged (the sandbox lacks CAP_SYS_RESOURCE), explicit caps instead.
 CONTAINER_FLAGS = [
@@ -193,9 +196,16 @@ def debian_mirror() -> str:
     raise SystemExit("lab: no Debian mirror found in apt sources; set LAB_DEBIAN_MIRROR")
 
 
+IMAGE_ALIAS = "quorum-etcd-lab:current"  # what Molecule's platforms name
+
+
 def ensure_image() -> None:
-    if ok(["docker", "image", "inspect", IMAGE]):
-        return
+    if not ok(["docker", "image", "inspect", IMAGE]):
+        build_image()
+    run(["docker", "tag", IMAGE, IMAGE_ALIAS], capture=True)
+
+
+def build_image() -> None:
     if shutil.which("debootstrap") is None:
         apt_install("debootstrap")
     mirror = debian_mirror()
