@@ -22,7 +22,7 @@ description:
     no leader (SAFETY-6, SAFETY-7). O(force=true) overrides these refusals.
   - Removing a member that is not there succeeds with C(changed=false).
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.etcd
 attributes:
@@ -186,6 +186,7 @@ cluster_id:
 '''
 
 import copy
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
@@ -200,7 +201,6 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     normalize_url,
     quorum,
     validate_url,
-    wait_until,
 )
 
 
@@ -341,21 +341,16 @@ def retrying(what, func, params):
     5 seconds, which is not yet true just after a member (re)started.
     Nothing is applied by a refused request, so retrying is safe.
     """
-    state = {"value": None, "last": None}
-
-    def attempt():
+    deadline = time.monotonic() + params["wait_timeout"]
+    while True:
         try:
-            state["value"] = func()
-            return True
+            return func()
         except (EtcdLearnerNotReady, EtcdUnhealthyCluster) as exc:
-            state["last"] = exc
-            return False
-
-    if not wait_until(attempt, params["wait_timeout"], params["wait_delay"]):
-        hint = ("is the learner started?" if isinstance(state["last"], EtcdLearnerNotReady)
-                else "is every voting member up and connected to the leader?")
-        raise Refused("%s: etcd still refuses after %gs (%s): %s" % (what, params["wait_timeout"], hint, state["last"]))
-    return state["value"]
+            if time.monotonic() + params["wait_delay"] > deadline:
+                hint = ("is the learner started?" if isinstance(exc, EtcdLearnerNotReady)
+                        else "is every voting member up and connected to the leader?")
+                raise Refused("%s: etcd still refuses after %gs (%s): %s" % (what, params["wait_timeout"], hint, exc))
+        time.sleep(params["wait_delay"])
 
 
 def run(module, client):

@@ -20,7 +20,7 @@ description:
   - Unreachable endpoints are reported, not fatal; the module fails only when no endpoint answers.
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 extends_documentation_fragment:
   - quorum.etcd.etcd
 attributes:

@@ -5,13 +5,13 @@ ansible_collections/quorum/etcd)."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
 
-try:
-    import ansible_collections.quorum.etcd  # noqa: F401
-except ImportError:
+if importlib.util.find_spec("ansible_collections") is None or \
+        importlib.util.find_spec("ansible_collections.quorum") is None:
     _root = Path(tempfile.mkdtemp(prefix="quorum-etcd-units-"))
     _link = _root / "ansible_collections" / "quorum" / "etcd"
     _link.parent.mkdir(parents=True)

@@ -163,7 +163,7 @@ class Lab:
         self.prefix = "127.%d.%d" % (rnd.randint(100, 250), rnd.randint(1, 250))
         self.token = "quorum-test-%d" % rnd.randint(0, 1 << 30)
         self.ca_key, self.ca_cert, self.ca_file = make_ca(self.pki, "test-ca")
-        _, _, self.wrong_ca_file = make_ca(self.pki, "wrong-ca")
+        self.wrong_ca_file = make_ca(self.pki, "wrong-ca")[2]
         self.client_cert, self.client_key = issue(self.pki, self.ca_key, self.ca_cert, "root", server=False)
         self.members = [Member(self, i) for i in range(1, size + 1)]
         self.spare = Member(self, size + 1)
@@ -254,7 +254,7 @@ class Lab:
         env = dict(os.environ, PYTHONPATH=str(self.collections))
         path = self.collections / "ansible_collections" / "quorum" / "etcd" / MODULES[module]
         proc = subprocess.run([sys.executable, str(path)], input=json.dumps({"ANSIBLE_MODULE_ARGS": payload}),
-                              capture_output=True, text=True, env=env, timeout=timeout)
+                              capture_output=True, text=True, env=env, timeout=timeout, check=False)
         try:
             result = json.loads(proc.stdout)
         except ValueError:
