@@ -144,6 +144,13 @@ def error_from_response(endpoint, http_status, body):
         data = None
     if not isinstance(data, dict):
         text = (body or "").strip()[:200] or "empty body"
+        if "commonname of client" in text.lower():
+            # etcd (3.4, 3.5) rejects every gateway request made with a client
+            # certificate that has a CommonName once auth is enabled.
+            return EtcdAuthError(
+                "etcd authentication is enabled and its HTTP gateway rejects client certificates with a "
+                "CommonName (%s); use username/password with a client certificate that has no CN" % text,
+                endpoint, http_status=http_status)
         if http_status in (502, 503, 504):
             return EtcdUnreachable("HTTP %s: %s" % (http_status, text), endpoint, http_status=http_status)
         return EtcdProtocolError(

@@ -55,7 +55,7 @@ def _write(path, key=None, cert=None):
 
 
 def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
 
 
 def make_ca(directory, cn):
@@ -73,11 +73,11 @@ def make_ca(directory, cn):
     return key, cert, directory / ("%s.crt" % cn)
 
 
-def issue(directory, ca_key, ca_cert, cn, ips=(), server=True):
+def issue(directory, ca_key, ca_cert, cn, ips=(), server=True, subject_cn=True):
     key = _key()
     now = datetime.datetime.now(datetime.timezone.utc)
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
-    builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject)
+    builder = (x509.CertificateBuilder().subject_name(_name(cn if subject_cn else None)).issuer_name(ca_cert.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -165,6 +165,9 @@ class Lab:
         self.ca_key, self.ca_cert, self.ca_file = make_ca(self.pki, "test-ca")
         self.wrong_ca_file = make_ca(self.pki, "wrong-ca")[2]
         self.client_cert, self.client_key = issue(self.pki, self.ca_key, self.ca_cert, "root", server=False)
+        # With etcd auth enabled the gateway refuses certificates that have a CN.
+        self.nocn_cert, self.nocn_key = issue(self.pki, self.ca_key, self.ca_cert, "nocn", server=False,
+                                              subject_cn=False)
         self.members = [Member(self, i) for i in range(1, size + 1)]
         self.spare = Member(self, size + 1)
         self.unused_endpoint = "https://%s.99:2379" % self.prefix
@@ -193,10 +196,11 @@ class Lab:
 
     # -- reading the cluster directly (not through the modules) -----------
 
-    def client(self, endpoints=None, ca=None, **kw):
+    def client(self, endpoints=None, ca=None, nocn=False, **kw):
+        cert, key = (self.nocn_cert, self.nocn_key) if nocn else (self.client_cert, self.client_key)
         return etcd_client.EtcdClient(endpoints or [m.client_url for m in self.all_members() if m.running],
-                                      ca_cert=str(ca or self.ca_file), client_cert=str(self.client_cert),
-                                      client_key=str(self.client_key), connect_timeout=2, timeout=5, **kw)
+                                      ca_cert=str(ca or self.ca_file), client_cert=str(cert),
+                                      client_key=str(key), connect_timeout=2, timeout=5, **kw)
 
     def member_list(self):
         return self.client().member_list()[1]

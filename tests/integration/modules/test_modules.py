@@ -283,3 +283,33 @@ def test_through_ansible_playbook_with_module_defaults(lab, tmp_path):
                            "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
                           capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- user/password auth (last: enables auth)
+
+def test_user_password_auth(lab):
+    client = lab.client()
+    client.call("/v3/auth/user/add", {"name": "root", "password": "s3cret"})
+    client.call("/v3/auth/user/grant", {"user": "root", "role": "root"})
+    client.call("/v3/auth/enable", {})
+    nocn = dict(lab.conn_args(), client_cert=str(lab.nocn_cert), client_key=str(lab.nocn_key))
+    try:
+        ok = lab.run_module("etcd_status_info", dict(nocn, username="root", password="s3cret"))
+        assert ok["_rc"] == 0 and ok["healthy"] is True, ok
+        assert "s3cret" not in json.dumps(ok)  # no_log
+
+        noop = lab.run_module("etcd_member", dict(nocn, username="root", password="s3cret",
+                                                  name=lab.members[0].name))
+        assert noop["_rc"] == 0 and noop["changed"] is False, noop
+
+        one = dict(nocn, endpoints=[lab.members[0].client_url])
+        bad = lab.run_module("etcd_status_info", dict(one, username="root", password="wrong"))
+        assert bad["_rc"] != 0 and bad.get("failed"), bad
+        assert "authentication failed" in bad["msg"] and lab.members[0].client_url in bad["msg"]
+
+        # etcd's gateway refuses a certificate with a CN once auth is on: say so clearly
+        cn = lab.run_module("etcd_status_info", dict(lab.conn_args([lab.members[0].client_url]),
+                                                     username="root", password="s3cret"))
+        assert cn["_rc"] != 0 and "CommonName" in cn["msg"] and lab.members[0].client_url in cn["msg"], cn
+    finally:
+        lab.client(nocn=True, username="root", password="s3cret").call("/v3/auth/disable", {})

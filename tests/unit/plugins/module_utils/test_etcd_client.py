@@ -238,3 +238,10 @@ def test_wait_until_is_bounded():
     assert ec.wait_until(lambda: False, timeout=5, delay=2, clock=clock, sleep=sleep) is False
     assert sum(sleeps) <= 5
     assert ec.wait_until(lambda: "ok", timeout=5, delay=2, clock=clock, sleep=sleep) == "ok"
+
+
+def test_gateway_commonname_refusal_is_an_auth_error():
+    body = b"CommonName of client sending a request against gateway will be ignored and not used as expected\n"
+    exc = ec.error_from_response(EP, 400, body)
+    assert isinstance(exc, ec.EtcdAuthError)
+    assert EP in str(exc) and "no CN" in str(exc)
