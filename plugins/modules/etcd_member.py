@@ -72,6 +72,8 @@ options:
       - An addition, removal or promotion is retried while etcd answers C(unhealthy cluster), which its
         strict reconfiguration check does until the leader has been connected to every voting member
         for 5 seconds (just after a member started, or never while a voting member is down).
+      - An addition is also retried while etcd answers C(member not found), which it does when the same
+        peer URLs were removed less than a second before (etcd derives member IDs from peer URLs and time).
       - A refused request changes nothing, so retrying is safe.
     type: float
     default: 60
@@ -195,6 +197,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdConfigError,
     EtcdError,
     EtcdLearnerNotReady,
+    EtcdMemberNotFound,
     EtcdUnhealthyCluster,
     client_from_module,
     etcd_argument_spec,
@@ -333,7 +336,7 @@ def validate_params(params):
             raise EtcdConfigError("%s must be zero or a positive number of seconds, got %r" % (opt, params[opt]))
 
 
-def retrying(what, func, params):
+def retrying(what, func, params, transient=(EtcdLearnerNotReady, EtcdUnhealthyCluster)):
     """Call func, retrying while etcd refuses for a transient reason (bounded).
 
     A learner not in sync yet (promote), or an "unhealthy cluster": etcd's strict
@@ -341,14 +344,18 @@ def retrying(what, func, params):
     5 seconds, which is not yet true just after a member (re)started.
     Nothing is applied by a refused request, so retrying is safe.
     """
+    hints = {
+        EtcdLearnerNotReady: "is the learner started?",
+        EtcdUnhealthyCluster: "is every voting member up and connected to the leader?",
+        EtcdMemberNotFound: "the same peer URLs were removed within the last second",
+    }
     deadline = time.monotonic() + params["wait_timeout"]
     while True:
         try:
             return func()
-        except (EtcdLearnerNotReady, EtcdUnhealthyCluster) as exc:
+        except transient as exc:
             if time.monotonic() + params["wait_delay"] > deadline:
-                hint = ("is the learner started?" if isinstance(exc, EtcdLearnerNotReady)
-                        else "is every voting member up and connected to the leader?")
+                hint = hints.get(type(exc), "transient")
                 raise Refused("%s: etcd still refuses after %gs (%s): %s" % (what, params["wait_timeout"], hint, exc))
         time.sleep(params["wait_delay"])
 
@@ -372,9 +379,13 @@ def run(module, client):
     after, member = predict(before, target, action, params)
     if not module.check_mode:
         if action in ("add_learner", "add_voting"):
+            # etcd derives a new member's ID from its peer URLs and the time in
+            # seconds: re-adding peer URLs removed within the same second hits the
+            # removed ID and etcd answers "member not found". Retry that too.
             member, after = retrying(
                 "adding %s" % params["peer_urls"],
-                lambda: client.member_add(params["peer_urls"], is_learner=action == "add_learner"), params)
+                lambda: client.member_add(params["peer_urls"], is_learner=action == "add_learner"), params,
+                transient=(EtcdUnhealthyCluster, EtcdMemberNotFound))
         elif action == "remove":
             client.prefer_last(target["client_urls"])
             after = retrying("removing %s" % _label(target), lambda: client.member_remove(target["id"]), params)
