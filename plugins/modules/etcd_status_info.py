@@ -201,6 +201,18 @@ def query(client, endpoint):
     return entry
 
 
+def read_alarms(client, endpoints):
+    """Alarms go through raft: right after a leader change one member may time
+    out, so ask the answering endpoints in turn. Returns (alarms, errors)."""
+    errors = []
+    for endpoint in endpoints:
+        try:
+            return client.alarms(endpoint=endpoint), []
+        except EtcdError as exc:
+            errors.append(str(exc))
+    return [], errors
+
+
 def summarize(entries, members, alarms):
     """Pure: fill names, find the leader, decide healthy and list problems."""
     names = dict((m["id"], m["name"]) for m in members)
@@ -244,8 +256,11 @@ def run(module, client):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         entries = list(pool.map(lambda ep: query(client, ep), targets))
     answering = [e["endpoint"] for e in entries if e["reachable"]]
-    alarms = client.alarms(endpoint=answering[0]) if answering else []
+    alarms, alarm_errors = read_alarms(client, answering)
     result = summarize(entries, members, alarms)
+    if answering and alarm_errors:
+        result["healthy"] = False
+        result["problems"].append("alarms could not be read: %s" % "; ".join(alarm_errors))
     result.update(changed=False, cluster_id=header["cluster_id"], members=members,
                   alarms=alarms, endpoints=entries)
     if not answering:
