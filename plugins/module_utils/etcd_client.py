@@ -377,9 +377,11 @@ class EtcdClient(object):
             headers["Content-Type"] = "application/json"
         if auth and self.username:
             headers["Authorization"] = self._token(endpoint)
+        connected = False
         try:
             try:
                 conn.connect()
+                connected = True
                 conn.sock.settimeout(self.timeout)
                 conn.request(method, path, body=payload, headers=headers)
                 resp = conn.getresponse()
@@ -390,10 +392,20 @@ class EtcdClient(object):
             raise EtcdTLSError("TLS certificate verification failed (%s); check ca_cert and that the "
                                "server certificate names this host" % _reason(exc), endpoint)
         except ssl.SSLError as exc:
-            raise EtcdTLSError("TLS error (%s); check ca_cert, client_cert and client_key" % _reason(exc), endpoint)
+            reason = _reason(exc)
+            if any(alert in reason.upper() for alert in ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "UNKNOWN_CA",
+                                                          "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED")):
+                raise EtcdTLSError("the server refused the client certificate (%s); set client_cert and client_key "
+                                   "to a certificate signed by the CA etcd trusts" % reason, endpoint)
+            raise EtcdTLSError("TLS error (%s); check ca_cert, client_cert and client_key" % reason, endpoint)
         except socket.timeout:
-            raise EtcdUnreachable("timed out (connect_timeout=%gs, timeout=%gs)"
-                                  % (self.connect_timeout, self.timeout), endpoint)
+            if connected:
+                # The member accepted the request but did not answer: typically no
+                # leader or no quorum. A write may or may not have been applied, so
+                # this is not retried on another endpoint unless the caller says so.
+                raise EtcdTimeout("no answer within timeout=%gs after connecting (does the member have a leader "
+                                  "and the cluster a quorum?)" % self.timeout, endpoint)
+            raise EtcdUnreachable("connect timed out (connect_timeout=%gs)" % self.connect_timeout, endpoint)
         except (socket.error, OSError, http_client.HTTPException) as exc:
             raise EtcdUnreachable("cannot reach endpoint (%s)" % _reason(exc), endpoint)
 
@@ -446,7 +458,10 @@ class EtcdClient(object):
             return data
         if len(errors) == 1:
             raise errors[0]
-        cls = type(errors[0]) if all(type(e) is type(errors[0]) for e in errors) else EtcdUnreachable
+        # An endpoint that answered "no leader" / "timed out" says more than
+        # the ones that could not be reached: raise that kind.
+        answered = [e for e in errors if isinstance(e, EtcdRequestError)]
+        cls = type(answered[0]) if answered else type(errors[0])
         raise cls("no endpoint answered: " + "; ".join(str(e) for e in errors))
 
     @property

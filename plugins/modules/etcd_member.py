@@ -198,6 +198,8 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdError,
     EtcdLearnerNotReady,
     EtcdMemberNotFound,
+    EtcdNoLeader,
+    EtcdTimeout,
     EtcdUnhealthyCluster,
     client_from_module,
     etcd_argument_spec,
@@ -362,7 +364,11 @@ def retrying(what, func, params, transient=(EtcdLearnerNotReady, EtcdUnhealthyCl
 
 def run(module, client):
     params = module.params
-    header, before = client.member_list()
+    try:
+        header, before = client.member_list()
+    except (EtcdNoLeader, EtcdTimeout) as exc:
+        raise Refused("cannot read the live member list, the cluster may have no leader or no quorum; "
+                      "nothing was changed: %s" % exc)
     target = find_member(before, params["name"], params["peer_urls"])
     action = plan(before, target, params)
     result = {"changed": action != "none", "action": action, "cluster_id": header["cluster_id"]}

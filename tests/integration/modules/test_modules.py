@@ -318,3 +318,29 @@ def test_user_password_auth(lab):
         assert cn["_rc"] != 0 and "CommonName" in cn["msg"] and lab.members[0].client_url in cn["msg"], cn
     finally:
         lab.client(nocn=True, username="root", password="s3cret").call("/v3/auth/disable", {})
+
+
+def test_missing_client_cert_is_a_clear_tls_error(lab):
+    args = lab.conn_args([lab.members[0].client_url])
+    del args["client_cert"], args["client_key"]
+    res = lab.run_module("etcd_status_info", args)
+    assert res["_rc"] != 0 and lab.members[0].client_url in res["msg"], res
+    assert "refused the client certificate" in res["msg"]
+
+
+# ---------------------------------------------------------------- no quorum (last: breaks the cluster)
+
+def test_no_quorum_add_refused_and_status_reports(lab):
+    assert len(lab.members) == 2
+    down = lab.members[1]
+    down.stop()
+    eps = [m.client_url for m in lab.members]
+    res = lab.run_module("etcd_member", member_args(lab, endpoints=eps, peer_urls=["https://%s.77:2380" % lab.prefix],
+                                                    learner=True, timeout=5))
+    assert res["_rc"] != 0 and "nothing was changed" in res["msg"], res
+    assert "no leader or no quorum" in res["msg"]
+
+    status = lab.run_module("etcd_status_info", lab.conn_args(eps))
+    assert status["_rc"] == 0, status  # one endpoint answers: reported, not fatal
+    assert status["healthy"] is False and status["leader_id"] == "0"
+    assert any(down.client_url in p for p in status["problems"])

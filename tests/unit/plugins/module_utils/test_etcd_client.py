@@ -245,3 +245,17 @@ def test_gateway_commonname_refusal_is_an_auth_error():
     exc = ec.error_from_response(EP, 400, body)
     assert isinstance(exc, ec.EtcdAuthError)
     assert EP in str(exc) and "no CN" in str(exc)
+
+
+def test_failover_mixed_errors_raise_the_server_answer():
+    client = ec.EtcdClient(["https://a:2379", "https://b:2379"])
+
+    def fake(endpoint, path, body=None, method="POST"):
+        if endpoint.startswith("https://a"):
+            raise ec.EtcdUnreachable("cannot reach endpoint", endpoint)
+        raise ec.EtcdNoLeader("etcdserver: no leader", endpoint)
+
+    client.call_endpoint = fake
+    with pytest.raises(ec.EtcdNoLeader) as info:
+        client.call("/v3/cluster/member/list", {}, failover_on=(ec.EtcdUnreachable, ec.EtcdNoLeader))
+    assert "https://a:2379" in str(info.value) and "no leader" in str(info.value)

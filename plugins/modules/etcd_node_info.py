@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: etcd_node_info
+short_description: Read the state of paths, users, groups and systemd units on an etcd node in one call
+version_added: "0.1.0"
+description:
+  - One read-only round trip that tells the collection's roles what is already in place on a node
+    (owners, modes and checksums of paths, optionally small files' contents, users, groups, and
+    whether systemd units are active and enabled), so that they compare on the controller and
+    write only what differs.
+  - Uses only the Python standard library.
+author:
+  - quorum.etcd maintainers
+attributes:
+  check_mode:
+    description: Read-only; runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Read-only; there is nothing to diff.
+    support: none
+options:
+  paths:
+    description: Paths to stat (not followed if they are links).
+    type: list
+    elements: path
+    default: []
+  contents:
+    description: Paths of text files whose content is returned too (at most 1 MiB each).
+    type: list
+    elements: path
+    default: []
+  users:
+    description: User names to look up.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Group names to look up.
+    type: list
+    elements: str
+    default: []
+  units:
+    description: systemd unit names whose active and enabled states are read.
+    type: list
+    elements: str
+    default: []
+'''
+
+EXAMPLES = r'''
+- name: Read what the etcd service role manages
+  quorum.etcd.etcd_node_info:
+    paths: [/var/lib/etcd/member/wal, /etc/systemd/system/etcd.service]
+    contents: [/etc/etcd/etcd.conf.yml]
+    units: [etcd.service]
+  register: node
+'''
+
+RETURN = r'''
+paths:
+  description: One entry per path in O(paths) and O(contents), keyed by the path.
+  returned: always
+  type: dict
+  sample:
+    /etc/etcd/etcd.conf.yml:
+      exists: true
+      type: file
+      mode: "0640"
+      owner: root
+      group: etcd
+      checksum: 5b2a4c3c8d1ef0a8b9b1d2b7f5a3e1c0d9f8e7a6
+      content: "name: etcd1\n"
+contents_truncated:
+  description: Paths in O(contents) not read because they are larger than 1 MiB.
+  returned: always
+  type: list
+  elements: str
+users:
+  description: One entry per user, keyed by name.
+  returned: always
+  type: dict
+  sample: {etcd: {exists: true, uid: 999, gid: 999, group: etcd, home: /var/lib/etcd, shell: /usr/sbin/nologin}}
+groups:
+  description: One entry per group, keyed by name.
+  returned: always
+  type: dict
+  sample: {etcd: {exists: true, gid: 999}}
+units:
+  description: One entry per unit, keyed by the name given; C(active) and C(enabled) are systemctl's words.
+  returned: always
+  type: dict
+  sample: {etcd.service: {active: active, enabled: enabled}}
+'''
+
+import grp
+import hashlib
+import os
+import pwd
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+MAX_CONTENT = 1024 * 1024
+TYPES = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
+
+
+def _name(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def path_info(path, want_content):
+    """Stat one path; checksum (and content) for regular files."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {"exists": False}, False
+    kind = next((name for test, name in TYPES if test(st.st_mode)), "other")
+    info = {
+        "exists": True,
+        "type": kind,
+        "mode": "%04o" % stat.S_IMODE(st.st_mode),
+        "owner": _name(pwd.getpwuid, st.st_uid),
+        "group": _name(grp.getgrgid, st.st_gid),
+    }
+    truncated = False
+    if kind == "link":
+        info["target"] = os.readlink(path)
+    elif kind == "file":
+        with open(path, "rb") as fh:
+            data = fh.read()
+        info["checksum"] = hashlib.sha1(data).hexdigest()
+        if want_content:
+            if len(data) > MAX_CONTENT:
+                truncated = True
+            else:
+                info["content"] = data.decode("utf-8", "replace")
+    return info, truncated
+
+
+def user_info(name):
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {"exists": True, "uid": pw.pw_uid, "gid": pw.pw_gid, "group": _name(grp.getgrgid, pw.pw_gid),
+            "home": pw.pw_dir, "shell": pw.pw_shell}
+
+
+def group_info(name):
+    try:
+        return {"exists": True, "gid": grp.getgrnam(name).gr_gid}
+    except KeyError:
+        return {"exists": False}
+
+
+def unit_info(module, systemctl, name):
+    if not systemctl:
+        return {"active": "unknown", "enabled": "unknown"}
+    out = {}
+    for key, verb in (("active", "is-active"), ("enabled", "is-enabled")):
+        rc, stdout, stderr = module.run_command([systemctl, verb, name])
+        out[key] = (stdout.strip() or stderr.strip() or "unknown").splitlines()[0]
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type="list", elements="path", default=[]),
+            contents=dict(type="list", elements="path", default=[]),
+            users=dict(type="list", elements="str", default=[]),
+            groups=dict(type="list", elements="str", default=[]),
+            units=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    paths, truncated = {}, []
+    try:
+        for path in p["paths"] + p["contents"]:
+            info, cut = path_info(path, path in p["contents"])
+            paths[path] = info
+            if cut:
+                truncated.append(path)
+    except OSError as exc:
+        module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
+    systemctl = module.get_bin_path("systemctl") if p["units"] else None
+    module.exit_json(
+        changed=False,
+        paths=paths,
+        contents_truncated=truncated,
+        users=dict((name, user_info(name)) for name in p["users"]),
+        groups=dict((name, group_info(name)) for name in p["groups"]),
+        units=dict((name, unit_info(module, systemctl, name)) for name in p["units"]),
+    )
+
+
+if __name__ == "__main__":
+    main()
