@@ -47,7 +47,7 @@ DEFAULT_VERSION = "3.5.1"
 IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt",
     "python3-cryptography", "python3-cffi-backend", "nftables", "iproute2", "procps", "curl",
-    "openssl", "ca-certificates",
+    "openssl", "ca-certificates", "ufw", "firewalld", "libpam-systemd",
 ]
 # The tag follows the package list, so a changed list builds a new image.
 IMAGE = os.environ.get(
@@ -230,6 +230,11 @@ def build_image() -> None:
                         os.remove(entry)
                     except OSError:
                         pass
+        # firewalld's package enables its unit: in a container it would start at
+        # boot and own the firewall (auto backend, nftables tests). The lab
+        # starts it only where a test asks for it (molecule/firewall prepare).
+        # ufw.service stays enabled: it does nothing while ufw.conf has ENABLED=no.
+        run(["chroot", rootfs, "systemctl", "disable", "--quiet", "firewalld.service"], capture=True)
         # A machine-id is created at first boot of each container.
         open(os.path.join(rootfs, "etc/machine-id"), "w").close()
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
