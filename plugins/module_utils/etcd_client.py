@@ -397,6 +397,10 @@ class EtcdClient(object):
                                                           "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED")):
                 raise EtcdTLSError("the server refused the client certificate (%s); set client_cert and client_key "
                                    "to a certificate signed by the CA etcd trusts" % reason, endpoint)
+            if isinstance(exc, ssl.SSLEOFError) or "EOF" in reason:
+                raise EtcdTLSError("the server closed the connection during the TLS handshake (%s); it may have "
+                                   "refused the client certificate: check client_cert and client_key" % reason,
+                                   endpoint)
             raise EtcdTLSError("TLS error (%s); check ca_cert, client_cert and client_key" % reason, endpoint)
         except socket.timeout:
             if connected:
