@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+
+from ansible_collections.quorum.etcd.plugins.modules import etcd_node_info as ni
+
+
+def test_regular_file_mode_owner_checksum_and_content(tmp_path):
+    path = tmp_path / "etcd.conf.yml"
+    path.write_text("name: etcd1\n")
+    os.chmod(path, 0o640)
+    info, truncated = ni.path_info(str(path), want_content=True)
+    assert not truncated
+    assert info["exists"] and info["type"] == "file" and info["mode"] == "0640"
+    assert info["owner"] == pwd.getpwuid(os.getuid())[0]
+    assert info["group"] == grp.getgrgid(os.getgid())[0]
+    assert info["checksum"] == hashlib.sha1(b"name: etcd1\n").hexdigest()
+    assert info["content"] == "name: etcd1\n"
+
+
+def test_content_only_when_asked_and_never_over_the_limit(tmp_path, monkeypatch):
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 32)
+    info, truncated = ni.path_info(str(path), want_content=False)
+    assert "content" not in info and not truncated
+    monkeypatch.setattr(ni, "MAX_CONTENT", 16)
+    info, truncated = ni.path_info(str(path), want_content=True)
+    assert "content" not in info and truncated
+
+
+def test_directory_link_and_missing(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    os.chmod(data, 0o700)
+    link = tmp_path / "etcd"
+    link.symlink_to(data)
+    assert ni.path_info(str(data), False)[0]["mode"] == "0700"
+    assert ni.path_info(str(data), False)[0]["type"] == "directory"
+    assert ni.path_info(str(link), False)[0] == {
+        "exists": True, "type": "link", "mode": "0777", "owner": pwd.getpwuid(os.getuid())[0],
+        "group": grp.getgrgid(os.getgid())[0], "target": str(data)}
+    assert ni.path_info(str(tmp_path / "nope"), True) == ({"exists": False}, False)
+
+
+def test_users_and_groups():
+    me = pwd.getpwuid(os.getuid())
+    assert ni.user_info(me.pw_name)["home"] == me.pw_dir
+    assert ni.user_info("no-such-user-quorum") == {"exists": False}
+    assert ni.group_info(grp.getgrgid(os.getgid())[0])["gid"] == os.getgid()
+    assert ni.group_info("no-such-group-quorum") == {"exists": False}
