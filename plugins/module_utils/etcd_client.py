@@ -122,6 +122,10 @@ _MESSAGE_MAP = (
     ("authentication is not enabled", EtcdAuthError),
 )
 
+# TLS alerts a server sends when it does not accept our client certificate.
+_CLIENT_CERT_ALERTS = ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
+                       "CERTIFICATE_EXPIRED")
+
 # gRPC status codes used as a fallback.
 _GRPC_UNAUTHENTICATED = 16
 _GRPC_PERMISSION_DENIED = 7
@@ -393,8 +397,7 @@ class EtcdClient(object):
                                "server certificate names this host" % _reason(exc), endpoint)
         except ssl.SSLError as exc:
             reason = _reason(exc)
-            if any(alert in reason.upper() for alert in ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "UNKNOWN_CA",
-                                                          "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED")):
+            if any(alert in reason.upper() for alert in _CLIENT_CERT_ALERTS):
                 raise EtcdTLSError("the server refused the client certificate (%s); set client_cert and client_key "
                                    "to a certificate signed by the CA etcd trusts" % reason, endpoint)
             if isinstance(exc, ssl.SSLEOFError) or "EOF" in reason:

@@ -257,7 +257,7 @@ def test_remove_leader(lab):
     again = lab.run_module("etcd_member", args)
     assert again["_rc"] == 0 and again["changed"] is False, again
     # right after a leader change a raft read (alarms) may time out: poll, bounded
-    for _ in range(10):
+    for _attempt in range(10):
         status = lab.run_module("etcd_status_info", lab.conn_args())
         assert status["_rc"] == 0, status
         if status["healthy"]:
