@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+"""Every public role variable is declared in the role's defaults AND in its
+argument spec, with the same default (STYLE: "CI checks the two agree"), and
+every entry point shares the main options."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLES = sorted(p for p in (Path(__file__).resolve().parents[2] / "roles").iterdir() if p.is_dir())
+
+
+def load(path):
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_defaults_and_argument_specs_agree(role):
+    defaults = load(role / "defaults" / "main.yml")
+    specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    options = specs["main"]["options"]
+    assert sorted(defaults) == sorted(options), "defaults and argument_specs list different variables"
+    for name, spec in options.items():
+        assert name.startswith(role.name + "_"), f"{name} lacks the role prefix"
+        assert spec.get("description"), f"{name} has no description"
+        assert spec.get("type"), f"{name} has no type"
+        value = defaults[name]
+        if isinstance(value, str) and "{{" in value:
+            # Templated defaults cannot be checked by the spec; it must not claim another value.
+            assert "default" not in spec or spec["default"] == value, name
+            continue
+        assert spec.get("default") == value, f"{name}: defaults has {value!r}, spec has {spec.get('default')!r}"
+        if "choices" in spec:
+            assert value in spec["choices"], f"{name}: default {value!r} is not one of its choices"
+    for entry, body in specs.items():
+        assert body.get("options") == options, f"entry point {entry} does not share the main options"
