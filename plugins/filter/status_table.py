@@ -20,7 +20,7 @@ options:
     type: dict
     required: true
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 '''
 
 EXAMPLES = r'''

@@ -19,7 +19,7 @@ description:
     write only what differs.
   - Uses only the Python standard library.
 author:
-  - quorum.etcd maintainers
+  - quorum.etcd maintainers (@quorum)
 attributes:
   check_mode:
     description: Read-only; runs the same in check mode.
