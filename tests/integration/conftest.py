@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+"""Shared helpers for lab tests: real playbooks against real lab containers.
+
+Generic on purpose (any lab test module can use it):
+
+- the ``lab`` marker (``-m lab`` / ``-m "not lab"``) for tests that need the
+  Docker lab of tools/lab.py;
+- ``lab_containers``: a session factory that starts a fresh set of member
+  containers (``lab_containers("badin", 4)`` -> ["badin-1", ...]) and removes
+  every set it started at the end of the session;
+- ``write_inventory``: a JSON inventory (JSON is YAML) for those containers,
+  with the lab's mirror settings, in any layout of groups;
+- ``ansible_playbook``: runs ansible-playbook with the lab environment and
+  returns a ``PlaybookRun`` (exit code, output, parsed PLAY RECAP, failures);
+- ``lab_vars``: the variables every lab inventory needs (mirror, version);
+- ``host_sh``: runs a shell command in a container.
+
+Nothing here contacts anything but the lab containers (and the controller).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import lab  # noqa: E402  (tools/lab.py, standard library only)
+
+PLAYBOOK_TIMEOUT = 900  # seconds; a bound so a hung run fails instead of blocking the suite
+
+_RECAP = re.compile(
+    r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
+    re.M,
+)
+_TASK = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
+_FATAL = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! =>\s*(?P<rest>.*)$")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: needs the Docker lab of tools/lab.py (real systemd containers)")
+
+
+@dataclass
+class Failure:
+    host: str
+    task: str
+    result: dict
+
+    @property
+    def msg(self) -> str:
+        return str(self.result.get("msg", ""))
+
+
+@dataclass
+class PlaybookRun:
+    cmd: list
+    rc: int
+    output: str
+    recap: dict = field(default_factory=dict)  # host -> {"ok": n, "changed": n, ...}
+    failures: list = field(default_factory=list)  # [Failure]
+
+    def __str__(self) -> str:  # what pytest shows when an assertion on the run fails
+        return f"$ {' '.join(self.cmd)}\nexit {self.rc}\n{self.output}"
+
+
+def parse_output(output: str):
+    """PLAY RECAP counts per host, and every ``fatal:`` result with its task.
+
+    Needs the default stdout callback with callback_result_format=yaml (what
+    ansible.cfg sets and ``ansible_playbook`` forces)."""
+    recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+             for m in _RECAP.finditer(output.split("PLAY RECAP", 1)[-1])} if "PLAY RECAP" in output else {}
+    failures = []
+    lines = output.splitlines()
+    task = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _TASK.match(line)
+        if m:
+            task = m["name"]
+        m = _FATAL.match(line)
+        if m:
+            rest = m["rest"].strip()
+            if rest:  # one-line JSON result
+                try:
+                    result = json.loads(rest)
+                except ValueError:
+                    result = {"msg": rest}
+            else:  # indented YAML block
+                block = []
+                while i + 1 < len(lines) and (lines[i + 1].startswith((" ", "\t")) or not lines[i + 1].strip()):
+                    i += 1
+                    block.append(lines[i])
+                try:
+                    result = yaml.safe_load("\n".join(block)) or {}
+                except yaml.YAMLError:
+                    result = {"msg": "\n".join(block)}
+                if not isinstance(result, dict):
+                    result = {"msg": str(result)}
+            failures.append(Failure(m["host"], task, result))
+        i += 1
+    return recap, failures
+
+
+def run_playbook(inventory, *args, playbook="playbooks/site.yml", extra_env=None) -> PlaybookRun:
+    env = lab.venv_env()
+    env.update({
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "default",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+    })
+    env.update(extra_env or {})
+    cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / playbook), *map(str, args)]
+    res = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True,
+                         timeout=PLAYBOOK_TIMEOUT, check=False)
+    output = res.stdout + ("\n--- stderr ---\n" + res.stderr if res.stderr.strip() else "")
+    recap, failures = parse_output(res.stdout + "\n" + res.stderr)
+    return PlaybookRun(cmd, res.returncode, output, recap, failures)
+
+
+def host_entry(name: str) -> dict:
+    """How the lab reaches a member container (same as tools/lab.py's inventory)."""
+    return {"ansible_connection": "community.docker.docker", "ansible_host": name,
+            "ansible_python_interpreter": "/usr/bin/python3"}
+
+
+def lab_vars(**overrides) -> dict:
+    """The settings every lab inventory needs: the local mirror, a pinned version."""
+    out = {"etcd_install_base_url": lab.MIRROR_URL, "etcd_install_version": lab.DEFAULT_VERSION}
+    out.update(overrides)
+    return out
+
+
+def make_inventory(path, groups: dict, all_vars=None, host_vars=None) -> Path:
+    """Write a JSON inventory: ``groups`` maps a group name to its hosts (a
+    list; [] defines the group with no hosts). ``all_vars`` go to ``all``;
+    ``host_vars`` maps a host to extra variables."""
+    host_vars = host_vars or {}
+    children = {}
+    for group, hosts in groups.items():
+        children[group] = {"hosts": {h: {**host_entry(h), **host_vars.get(h, {})} for h in hosts}}
+    inv = {"all": {"vars": dict(all_vars or {}), "children": children}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(inv, indent=2))
+    return path
+
+
+def sh(container: str, script: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "exec", container, "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="session")
+def lab_containers():
+    """Factory: ``lab_containers(prefix, count)`` -> container names.
+
+    Each prefix starts from fresh containers (any left over from an earlier
+    run are removed first; a repeated call with the same prefix and count in
+    the same session returns the same containers), and is removed at the end
+    of the session."""
+    started = {}  # prefix -> count
+
+    def start(prefix: str, count: int):
+        if started.get(prefix) != count:  # a second call with the same set shares it
+            lab.down(prefix)
+            lab.up(prefix, count)
+            started[prefix] = count
+        return lab.member_names(prefix, count)
+
+    yield start
+    for prefix in started:
+        lab.down(prefix)
+
+
+@pytest.fixture(scope="session")
+def write_inventory():
+    return make_inventory
+
+
+@pytest.fixture(scope="session", name="lab_vars")
+def lab_vars_fixture():
+    return lab_vars
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook():
+    return run_playbook
+
+
+@pytest.fixture(scope="session")
+def host_sh():
+    return sh

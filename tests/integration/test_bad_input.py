@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+"""Bad input, each a test (issue 2; SAFETY-20, SAFETY-9).
+
+Every case runs the real playbooks/site.yml with ansible-playbook against real
+lab containers and asserts that the run
+
+- exits non-zero,
+- fails in one preflight task with ONE message (the same on every host, up to
+  the host's own name) that names the bad value,
+- shows changed=0 for every host in the PLAY RECAP,
+- left every container blank (no etcd user, group, directory, binary or unit;
+  no file under /etc, /opt, /usr or /srv modified during the run) and wrote
+  no CA on the controller.
+
+The four containers are started once (fresh) and shared: every case leaves
+them blank, which each case proves. Select with ``-m lab``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PREFIX = "badin"
+COUNT = 4  # 3 for the odd cluster, 2 and 4 for the even sizes
+
+# What any part of site.yml would leave on a member (etcd_user, etcd_install,
+# etcd_service, etcd_firewall defaults).
+BLANK = " && ".join([
+    "test ! -e /etc/etcd",
+    "test ! -e /var/lib/etcd",
+    "test ! -e /opt/etcd",
+    "test ! -e /usr/local/bin/etcd",
+    "test ! -e /usr/local/bin/etcdctl",
+    "test ! -e /etc/systemd/system/etcd.service",
+    "! id etcd >/dev/null 2>&1",
+    "! getent group etcd >/dev/null",
+])
+
+
+@pytest.fixture(scope="module")
+def members(lab_containers, host_sh):
+    names = lab_containers(PREFIX, COUNT)
+    for name in names:
+        res = host_sh(name, BLANK)
+        assert res.returncode == 0, f"{name} is not blank before the tests: {res.stdout}{res.stderr}"
+    return names
+
+
+@pytest.fixture
+def bad_run(members, tmp_path, write_inventory, ansible_playbook, host_sh, lab_vars):
+    """``bad_run(groups, all_vars=..., host_vars=..., args=...)`` writes the
+    inventory in tmp_path, runs site.yml and checks everything that must hold
+    for any refused input; returns the PlaybookRun for case-specific checks."""
+
+    def run(groups, all_vars=None, host_vars=None, args=()):
+        inv = write_inventory(tmp_path / "inventory.json", groups, lab_vars(**(all_vars or {})), host_vars)
+        since = int(time.time()) - 1
+        result = ansible_playbook(inv, *args)
+
+        assert result.rc != 0, f"bad input was accepted:\n{result}"
+        assert result.recap, f"no PLAY RECAP:\n{result}"
+        changed = {h: c["changed"] for h, c in result.recap.items() if c["changed"]}
+        assert not changed, f"hosts changed: {changed}\n{result}"
+        assert result.failures, f"no failed task:\n{result}"
+        tasks = {f.task for f in result.failures}
+        assert len(tasks) == 1, f"more than one task failed: {tasks}\n{result}"
+        messages = {f.msg.replace(f.host, "<host>") for f in result.failures}
+        assert len(messages) == 1, f"more than one failure message: {messages}\n{result}"
+        assert next(iter(messages)).strip(), f"empty failure message\n{result}"
+
+        # Nothing on any member changed (not only the ones in this inventory).
+        recent = (f"find /etc /opt /usr /srv -xdev \\( -newermt @{since} -o -newerct @{since} \\) "
+                  "-print 2>/dev/null | head -n 20")
+        for name in members:
+            res = host_sh(name, BLANK)
+            assert res.returncode == 0, f"{name} is no longer blank after:\n{result}"
+            res = host_sh(name, recent)
+            assert res.stdout.strip() == "", f"{name}: files changed during the run:\n{res.stdout}\n{result}"
+        # Nor on the controller: the CA folder lives next to the inventory.
+        assert not (tmp_path / "etcd-pki").exists(), "a CA was created on the controller"
+        return result
+
+    return run
+
+
+def only_message(result) -> str:
+    return result.failures[0].msg
+
+
+def in_preflight(result) -> bool:
+    """The failing task is an input check (an assert named "Check ..." or the
+    argument spec validation), not a task that touches a host."""
+    task = result.failures[0].task
+    name = task.split(" : ", 1)[-1]
+    return name.startswith(("Check", "Validating arguments against arg spec"))
+
+
+# ---------------------------------------------------------------------------
+# 1. Empty or missing group
+
+
+@pytest.mark.parametrize("layout", ["group-without-hosts", "no-etcd-group", "custom-group-missing"])
+def test_empty_or_missing_group(bad_run, members, layout):
+    others = members[:3]
+    if layout == "group-without-hosts":
+        groups, extra, group = {"etcd": [], "db": others}, {}, "etcd"
+    elif layout == "no-etcd-group":
+        groups, extra, group = {"db": others}, {}, "etcd"
+    else:  # etcd_cluster_group names a group the inventory does not have
+        groups, extra, group = {"etcd": others}, {"etcd_cluster_group": "etcd_prod"}, "etcd_prod"
+    result = bad_run(groups, extra)
+    assert set(result.recap) == {"localhost"}, f"members were contacted:\n{result}"
+    assert result.failures[0].host == "localhost"
+    msg = only_message(result)
+    assert f'"{group}"' in msg and "empty or missing" in msg, result
+
+
+# ---------------------------------------------------------------------------
+# 2. Duplicate member names (and addresses)
+
+
+def test_duplicate_member_names(bad_run, members):
+    hosts = members[:3]
+    result = bad_run({"etcd": hosts}, host_vars={hosts[0]: {"etcd_cluster_member_name": "node-a"},
+                                                 hosts[2]: {"etcd_cluster_member_name": "node-a"}})
+    assert in_preflight(result), result
+    assert "Duplicate member names: node-a." in only_message(result), result
+
+
+def test_duplicate_member_addresses(bad_run, members):
+    hosts = members[:3]
+    result = bad_run({"etcd": hosts}, host_vars={h: {"etcd_cluster_address": "10.99.0.7"} for h in hosts[:2]})
+    assert in_preflight(result), result
+    assert "Duplicate member addresses: 10.99.0.7." in only_message(result), result
+
+
+# ---------------------------------------------------------------------------
+# 3. Even member count (SAFETY-9)
+
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_even_size_refused(bad_run, members, size):
+    result = bad_run({"etcd": members[:size]})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert f"Even cluster size {size} " in msg, result
+    assert "etcd_cluster_allow_even_size=true" in msg, result
+
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_even_size_allowed_passes_the_cluster_check(bad_run, members, size):
+    """With etcd_cluster_allow_even_size the member-list check passes; a
+    deliberately bad version (checked later in the same preflight) then stops
+    the run, so this proves the permission without deploying anything."""
+    result = bad_run({"etcd": members[:size]}, {"etcd_cluster_allow_even_size": True, "etcd_install_version": "3.5"})
+    assert "Even cluster size" not in result.output, result
+    assert result.failures[0].task == "quorum.etcd.etcd_install : Check etcd_install_version", result
+    assert 'etcd_install_version="3.5"' in only_message(result), result
+    assert "TASK [quorum.etcd.etcd_cluster : Check the member list as a whole]" in result.output, result
+
+
+# ---------------------------------------------------------------------------
+# 4. Malformed version
+
+
+@pytest.mark.parametrize("version", ["3.5", "v3.5.1", "3.5.1; rm -rf /", "latest", "3.5.1-rc.0"])
+def test_malformed_version(bad_run, members, version):
+    result = bad_run({"etcd": members[:3]}, {"etcd_install_version": version})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert version in msg and "etcd_install_version" in msg, result
+
+
+# ---------------------------------------------------------------------------
+# 5. Malformed checksum, wrong base URL scheme
+
+
+@pytest.mark.parametrize("checksum", ["abc123", "g" * 64, "a" * 63, "sha256:" + "a" * 64])
+def test_malformed_checksum(bad_run, members, checksum):
+    result = bad_run({"etcd": members[:3]}, {"etcd_install_checksum": checksum})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert checksum in msg and "etcd_install_checksum" in msg, result
+
+
+@pytest.mark.parametrize("url", ["ftp://quorum-etcd-mirror:8080", "file:///srv/mirror", "quorum-etcd-mirror:8080"])
+def test_bad_base_url_scheme(bad_run, members, url):
+    result = bad_run({"etcd": members[:3]}, {"etcd_install_base_url": url})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert url in msg and "etcd_install_base_url" in msg, result
+
+
+# ---------------------------------------------------------------------------
+# 6. Bad firewall backend, bad client network
+
+
+@pytest.mark.parametrize("backend", ["iptables", "NFTABLES"])
+def test_bad_firewall_backend(bad_run, members, backend):
+    result = bad_run({"etcd": members[:3]}, {"etcd_firewall_backend": backend})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert f"got: {backend}" in msg and "etcd_firewall_backend" in msg, result
+
+
+@pytest.mark.parametrize("network", ["10.0.0.0/33", "300.1.2.3", "10.0.0.0/8 10.1.0.0/16", "db.example.com"])
+def test_bad_client_network(bad_run, members, network):
+    result = bad_run({"etcd": members[:3]}, {"etcd_firewall_client_networks": ["192.0.2.0/24", network]})
+    assert in_preflight(result), result
+    msg = only_message(result)
+    assert network in msg and "etcd_firewall_client_networks" in msg, result
+    assert "192.0.2.0/24" not in msg, f"the good entry is named as bad:\n{result}"
+
+
+# ---------------------------------------------------------------------------
+# Found while writing these: `--tags preflight` skips most checks.
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "site.yml includes each role's preflight with include_role + tags: [always] but no apply:, so under --tags "
+    "the included checks are untagged and skipped; the play then sets etcd_preflight_passed and the roles skip "
+    "their own checks: --tags preflight (or --tags etcd_install) runs with etcd_install_version unchecked"))
+def test_tags_preflight_still_checks_the_version(bad_run, members):
+    bad_run({"etcd": members[:3]}, {"etcd_install_version": "v3.5.1"}, args=["--tags", "preflight"])
