@@ -18,8 +18,9 @@ description:
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
   - Refuses, before changing anything, a removal that would leave fewer started
     voting members than a quorum of the new size, and an addition while another
-    learner is pending, a member was added but never started, or the cluster has
-    no leader (SAFETY-6, SAFETY-7). O(force=true) overrides these refusals.
+    learner is pending, a member was added but never started, a voting member is
+    down, or the cluster has no leader (SAFETY-6, SAFETY-7, SAFETY-8).
+    O(force=true) overrides these refusals.
   - Removing a member that is not there succeeds with C(changed=false).
 author:
   - quorum.etcd maintainers (@quorum)
@@ -89,7 +90,7 @@ options:
     type: bool
     default: false
 notes:
-  - To count started voting members, every remaining voting member's client URLs are
+  - To count started voting members (before a removal or an addition), every voting member's client URLs are
     queried (like C(etcdctl --cluster)) with the same TLS settings. A member that cannot be
     reached from where the module runs counts as not started, so the check errs on the safe side.
   - The remove request is sent preferably to an endpoint that is not the member being removed.
@@ -261,8 +262,9 @@ def plan(members, target, params):
     return "none"
 
 
-def check_add(members, has_leader, action):
-    """SAFETY-6: one change at a time, new members join as learners."""
+def check_add(members, has_leader, action, started_ids=None):
+    """SAFETY-6: one change at a time, new members join as learners.
+    SAFETY-8: a failed member is removed before its replacement is added."""
     if action == "add_voting":
         raise Refused("refusing to add a voting member directly: a new member joins as a learner "
                       "(learner: true), starts, and is promoted once caught up (SAFETY-6)")
@@ -276,6 +278,11 @@ def check_add(members, has_leader, action):
                       % ", ".join("%s %s" % (_label(m), m["peer_urls"]) for m in unstarted))
     if not has_leader:
         raise Refused("refusing to add a member: the cluster has no leader (SAFETY-6)")
+    if started_ids is not None:
+        down = [m for m in members if m["id"] not in started_ids]
+        if down:
+            raise Refused("refusing to add a member while voting member %s is down or unreachable; remove a failed "
+                          "member before adding its replacement (SAFETY-8)" % ", ".join(_label(m) for m in down))
 
 
 def check_remove(members, target, started_ids):
@@ -375,7 +382,8 @@ def run(module, client):
 
     if action != "none" and not params["force"]:
         if action in ("add_learner", "add_voting"):
-            check_add(before, client.status()["leader_id"] != "0", action)
+            check_add(before, client.status()["leader_id"] != "0", action,
+                      started_members(client, [m for m in before if not m["is_learner"]]))
         elif action == "remove":
             voters = [m for m in before if not m["is_learner"] and m["id"] != target["id"]]
             check_remove(before, target, started_members(client, voters))

@@ -80,6 +80,9 @@ def test_check_add():
         em.check_add(THREE + [m(4, started=False)], True, "add_learner")
     with pytest.raises(em.Refused, match="no leader"):
         em.check_add(THREE, False, "add_learner")
+    em.check_add(THREE, True, "add_learner", {"1", "2", "3"})
+    with pytest.raises(em.Refused, match=r"etcd3 .*SAFETY-8"):
+        em.check_add(THREE, True, "add_learner", {"1", "2"})
 
 
 @pytest.mark.parametrize("size,target,started,ok", [
