@@ -343,8 +343,11 @@ def ensure_mirror() -> None:
     mirror = ensure_mirror_files()
     ensure_network()
     state = container_state(MIRROR_NAME)
-    if state == "running":
+    source = run(["docker", "inspect", "-f", "{{range .Mounts}}{{.Source}}{{end}}", MIRROR_NAME],
+                 check=False, capture=True).stdout.strip() if state else ""
+    if state == "running" and source == mirror:
         return
+    # Stopped, or serving another checkout's files: start it on this one.
     if state:
         run(["docker", "rm", "-f", MIRROR_NAME], capture=True)
     run(["docker", "run", "-d", "--name", MIRROR_NAME, "--network", NETWORK,
