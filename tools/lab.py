@@ -93,8 +93,7 @@ def requirements_hash() -> str:
 def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise SystemExit(f"lab: missing packages {', '.join(packages)}; install them (root needed)")
-    stamp = "/var/lib/apt/lists/partial"
-    if not glob.glob("/var/lib/apt/lists/*Packages*") or not os.path.isdir(stamp):
+    if not glob.glob("/var/lib/apt/lists/*Packages*"):
         run(["apt-get", "update", "-qq"])
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     log(f"apt-get install {' '.join(packages)}")
@@ -240,7 +239,8 @@ def build_image() -> None:
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         run(["docker", "import", "-c", 'CMD ["/lib/systemd/systemd"]', "-c", "ENV container=docker",
              "-", IMAGE], stdin=tar.stdout, capture=True)
-        tar.wait()
+        if tar.wait() != 0:
+            raise SystemExit(f"lab: tar of {rootfs} failed; the image may be incomplete")
     finally:
         shutil.rmtree(rootfs, ignore_errors=True)
     log(f"image {IMAGE} ready")
@@ -474,12 +474,8 @@ def main(argv=None) -> None:
     p = sub.add_parser("down", help="remove the containers of PREFIX")
     p.add_argument("--prefix", default="lab")
     p.set_defaults(func=cmd_down)
-    try:
-        import labtest  # noqa: F401  (test and bench commands live beside this file)
-    except ImportError:
-        labtest = None
-    if labtest is not None:
-        labtest.register(sub)
+    import labtest  # the test and bench commands, beside this file
+    labtest.register(sub)
     args = parser.parse_args(argv)
     ensure_venv()
     args.func(args)
