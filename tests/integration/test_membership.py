@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+"""Scale out on real lab containers (issue 4): playbooks/add_member.yml (and
+site.yml) join new hosts to a running 3-member cluster one at a time as
+learners with an initial-cluster from the live member list, promote them,
+and never bootstrap them as a new cluster (SAFETY-1, SAFETY-5, SAFETY-6);
+an even size and a clashing name are refused before any change (SAFETY-9,
+SAFETY-20); a run stopped right after the member add is finished by running
+it again, with one member entry (SAFETY-10).
+
+The tests of this module run in order and share one cluster."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PKI = "/etc/etcd/pki"
+ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
+           "--endpoints https://127.0.0.1:2379")
+CANARIES = {f"/canary/{i}": f"value-{i}" for i in range(5)}
+
+
+def etcdctl_json(host_sh, host, args):
+    res = host_sh(host, f"{ETCDCTL} {args} -w json")
+    assert res.returncode == 0, (host, args, res.stderr)
+    return json.loads(res.stdout)
+
+
+def members(host_sh, host):
+    return etcdctl_json(host_sh, host, "member list")["members"]
+
+
+def cluster_id(host_sh, host):
+    return etcdctl_json(host_sh, host, "endpoint status")[0]["Status"]["header"]["cluster_id"]
+
+
+def cert_digests(host_sh, hosts):
+    return {h: host_sh(h, f"sha256sum {PKI}/member.crt {PKI}/member.key").stdout for h in hosts}
+
+
+def peer_url(host_sh, host):
+    addr = host_sh(host, "hostname -I").stdout.split()[0]
+    return f"https://{addr}:2380"
+
+
+def assert_voting_cluster(host_sh, hosts, first_id):
+    """Every host a started voting member, one cluster, one leader, every
+    canary readable from every member's own store."""
+    listed = members(host_sh, hosts[0])
+    assert sorted(m.get("name", "") for m in listed) == sorted(hosts), listed
+    assert not any(m.get("isLearner") for m in listed), listed
+    leaders = set()
+    for host in hosts:
+        assert host_sh(host, "systemctl is-active etcd").stdout.strip() == "active", host
+        status = etcdctl_json(host_sh, host, "endpoint status")[0]["Status"]
+        assert status["header"]["cluster_id"] == first_id, (host, status)  # SAFETY-4
+        leaders.add(status["leader"])
+        for key, value in CANARIES.items():
+            got = host_sh(host, f"{ETCDCTL} get --consistency=s --print-value-only {key}").stdout.strip()
+            assert got == value, (host, key, got)
+    assert len(leaders) == 1 and 0 not in leaders, leaders
+
+
+@pytest.fixture(scope="module")
+def lab(lab_containers, write_inventory, lab_vars, ansible_playbook, host_sh, tmp_path_factory):
+    hosts = lab_containers("join", 5)
+    base = tmp_path_factory.mktemp("join")
+
+    def inventory(name, members_, all_vars=None, host_vars=None):
+        return write_inventory(base / f"{name}.json", {"etcd": members_, "joiners": []},
+                               all_vars=lab_vars(etcd_cluster_name="join", **(all_vars or {})),
+                               host_vars=host_vars)
+
+    run = ansible_playbook(inventory("three", hosts[:3]))
+    assert run.rc == 0, run
+    for key, value in CANARIES.items():
+        assert host_sh(hosts[0], f"{ETCDCTL} put {key} {value}").returncode == 0
+    state = {"hosts": hosts, "inventory": inventory, "cluster_id": cluster_id(host_sh, hosts[0]),
+             "certs": cert_digests(host_sh, hosts[:3])}
+    return state
+
+
+def assert_untouched(host_sh, lab, run, newcomers):
+    hosts = lab["hosts"]
+    assert run.rc != 0, run
+    assert len(members(host_sh, hosts[0])) == 3, run  # nothing added
+    for host in newcomers:
+        assert host_sh(host, "systemctl is-active etcd").stdout.strip() != "active", run
+        assert host_sh(host, "test -e /var/lib/etcd/member").returncode != 0, run
+
+
+def test_even_size_is_refused(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    run = ansible_playbook(lab["inventory"]("four", hosts[:4]), playbook="playbooks/add_member.yml")
+    assert_untouched(host_sh, lab, run, hosts[3:4])
+    assert all(r["changed"] == 0 for r in run.recap.values()), run  # refused before any change (SAFETY-20)
+    assert "etcd_cluster_allow_even_size" in " ".join(f.msg for f in run.failures), run  # SAFETY-9
+
+
+def test_clashing_name_is_refused(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    inv = lab["inventory"]("clash", hosts, host_vars={hosts[3]: {"etcd_cluster_member_name": hosts[0]}})
+    run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+    assert_untouched(host_sh, lab, run, hosts[3:])
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    messages = " ".join(f.msg for f in run.failures)
+    assert "Duplicate member names" in messages and hosts[0] in messages, run
+
+
+def test_add_one_member(lab, ansible_playbook, host_sh, capsys):
+    hosts = lab["hosts"]
+    inv = lab["inventory"]("four-allowed", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
+    started = time.monotonic()
+    run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run
+    with capsys.disabled():
+        print(f"\nadd_member.yml, one member to a running 3-member cluster: {elapsed:.1f} s")
+    assert "Add as a learner" in run.output and "Promote once it has caught up" in run.output, run
+    assert_voting_cluster(host_sh, hosts[:4], lab["cluster_id"])
+    config = host_sh(hosts[3], "cat /etc/etcd/etcd.conf.yml").stdout
+    assert "initial-cluster-state: existing" in config, config  # never "new" (SAFETY-1)
+    for host in hosts[:3]:  # SAFETY-5: the live list plus itself
+        assert f"{host}={peer_url(host_sh, host)}" in config, config
+    assert cert_digests(host_sh, hosts[:3]) == lab["certs"]  # existing certificates not reissued
+
+
+def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    new = hosts[4]
+    inv = lab["inventory"]("five", hosts)
+    # The start of etcd on the new host fails (a drop-in whose ExecStartPre
+    # fails): the run stops right after the member add, etcd never started.
+    assert host_sh(new, "mkdir -p /etc/systemd/system/etcd.service.d && printf '[Service]\\nExecStartPre=/bin/false\\n'"
+                        " > /etc/systemd/system/etcd.service.d/zz-test-fail.conf").returncode == 0
+    try:
+        run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+        assert run.rc != 0, run
+        listed = members(host_sh, hosts[0])
+        mine = [m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]
+        assert len(mine) == 1 and mine[0].get("isLearner") and not mine[0].get("name"), listed
+    finally:
+        host_sh(new, "rm -f /etc/systemd/system/etcd.service.d/zz-test-fail.conf && systemctl daemon-reload")
+    again = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+    assert again.rc == 0, again
+    listed = members(host_sh, hosts[0])
+    assert len([m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]) == 1, listed  # no second add
+    assert len(listed) == 5, listed
+    assert_voting_cluster(host_sh, hosts, lab["cluster_id"])
+    assert cert_digests(host_sh, hosts[:3]) == lab["certs"]
+
+
+def test_site_rerun_changes_nothing(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    run = ansible_playbook(lab["inventory"]("five", hosts))
+    assert run.rc == 0, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert_voting_cluster(host_sh, hosts, lab["cluster_id"])
