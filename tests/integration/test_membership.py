@@ -143,7 +143,11 @@ def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh)
         mine = [m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]
         assert len(mine) == 1 and mine[0].get("isLearner") and not mine[0].get("name"), listed
     finally:
-        host_sh(new, "rm -f /etc/systemd/system/etcd.service.d/zz-test-fail.conf && systemctl daemon-reload")
+        # Stop the unit's own retries (Restart=on-failure) so the host stays
+        # as the interrupted run left it: listed as a learner, never started.
+        host_sh(new, "systemctl stop etcd; systemctl reset-failed etcd; "
+                     "rm -f /etc/systemd/system/etcd.service.d/zz-test-fail.conf && systemctl daemon-reload")
+    assert host_sh(new, "test -e /var/lib/etcd/member").returncode != 0
     again = ansible_playbook(inv, playbook="playbooks/add_member.yml")
     assert again.rc == 0, again
     listed = members(host_sh, hosts[0])
