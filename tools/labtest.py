@@ -89,9 +89,9 @@ def cmd_test(args) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _timed_play(inventory: str, playbook: str):
+def _timed_play(inventory: str, playbook: str, *extra: str):
     start = time.monotonic()
-    res = lab.ansible_playbook(inventory, playbook, capture=True)
+    res = lab.ansible_playbook(inventory, playbook, *extra, capture=True)
     secs = time.monotonic() - start
     if res.returncode != 0:
         sys.stdout.write(res.stdout[-6000:])
@@ -115,6 +115,16 @@ def cmd_bench(args) -> None:
             rows.append((f"idempotent re-run #{i + 1}", secs, sum(members_changed.values())))
             if sum(members_changed.values()):
                 raise SystemExit(f"bench: re-run changed something: {members_changed}")
+        if args.membership:
+            # One more container joins the running cluster, then leaves it
+            # (the even size in between is allowed explicitly, SAFETY-9).
+            names = lab.member_names(prefix, args.members + 1)
+            lab.start_containers(names[-1:])
+            inv = lab.write_inventory(prefix, names, {"etcd_cluster_allow_even_size": True})
+            secs, recap = _timed_play(inv, "playbooks/add_member.yml")
+            rows.append((f"add_member.yml, one member to {args.members}", secs, sum(recap.values())))
+            secs, recap = _timed_play(inv, "playbooks/remove_member.yml", "-e", f"etcd_remove_members={names[-1]}")
+            rows.append((f"remove_member.yml, one member of {args.members + 1}", secs, sum(recap.values())))
     finally:
         if not args.keep:
             lab.down(prefix)
@@ -135,4 +145,6 @@ def register(sub) -> None:
     p.add_argument("--members", type=int, default=3)
     p.add_argument("--reruns", type=int, default=2)
     p.add_argument("--keep", action="store_true", help="keep the containers afterwards")
+    p.add_argument("--no-membership", dest="membership", action="store_false",
+                   help="skip timing add_member.yml and remove_member.yml")
     p.set_defaults(func=cmd_bench)

@@ -513,6 +513,12 @@ class EtcdClient(object):
         data = self.call("/v3/cluster/member/promote", {"ID": id_str(member_id)})
         return parse_members(data)
 
+    def move_leader(self, leader_endpoint, target_id):
+        """Hand leadership to ``target_id``. etcd only accepts this on the
+        current leader, so the request goes to its endpoint, without failover."""
+        return parse_header(self.call_endpoint(leader_endpoint, "/v3/maintenance/transfer-leadership",
+                                               {"targetID": id_str(target_id)}))
+
     def status(self, endpoint=None):
         if endpoint:
             return parse_status(self.call_endpoint(endpoint, "/v3/maintenance/status", {}))

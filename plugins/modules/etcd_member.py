@@ -83,6 +83,15 @@ options:
       - Seconds between attempts.
     type: float
     default: 2
+  move_leader:
+    description:
+      - With O(state=absent), when the member to remove is the current leader, hand leadership to the
+        most up-to-date other started voting member first, and wait (up to O(wait_timeout)) until that
+        member leads. The removal then does not cost an election while the departing leader steps down.
+      - The transfer request is sent to the leader's own client URLs, which must be reachable from where
+        the module runs.
+    type: bool
+    default: true
   force:
     description:
       - Skip the quorum and one-change-at-a-time safety checks. etcd's own checks still apply.
@@ -181,6 +190,13 @@ action:
   type: str
   sample: add_learner
   choices: [none, add_learner, add_voting, promote, remove]
+leader_moved_to:
+  description:
+    - Name of the member that leadership was handed to before the removal; empty when the removed
+      member was not the leader.
+  returned: when a voting member was removed (not in check mode) with O(move_leader=true)
+  type: str
+  sample: etcd2
 cluster_id:
   description: Cluster ID as a decimal string.
   returned: always
@@ -207,6 +223,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     normalize_url,
     quorum,
     validate_url,
+    wait_until,
 )
 
 
@@ -302,9 +319,9 @@ def check_remove(members, target, started_ids):
                          len(remaining), need))
 
 
-def started_members(client, members):
-    """IDs of members whose client URL answers a status with a leader."""
-    started = set()
+def member_statuses(client, members):
+    """Status of each member whose client URL answers with a leader, by ID."""
+    found = {}
     for m in members:
         for url in m["client_urls"]:
             try:
@@ -312,9 +329,57 @@ def started_members(client, members):
             except EtcdError:
                 continue
             if status["member_id"] == m["id"] and status["leader_id"] != "0":
-                started.add(m["id"])
+                found[m["id"]] = status
                 break
-    return started
+    return found
+
+
+def started_members(client, members):
+    """IDs of members whose client URL answers a status with a leader."""
+    return set(member_statuses(client, members))
+
+
+def choose_successor(members, target, statuses):
+    """The started voting member, other than target, with the highest raft index."""
+    voters = [m for m in members if not m["is_learner"] and m["id"] != target["id"] and m["id"] in statuses]
+    if not voters:
+        return None
+    return max(voters, key=lambda m: (statuses[m["id"]]["raft_index"], m["id"]))
+
+
+def move_leadership(client, members, target, params):
+    """If target leads, hand leadership to another started voter and wait for it.
+
+    Returns the member that leads afterwards, or None when target was not the leader.
+    """
+    statuses = member_statuses(client, members)
+    own = statuses.get(target["id"])
+    if not own or own["leader_id"] != target["id"]:
+        return None
+    successor = choose_successor(members, target, statuses)
+    if successor is None:
+        raise Refused("cannot move leadership away from %s: no other started voting member" % _label(target))
+    errors = []
+    for url in target["client_urls"]:
+        try:
+            client.move_leader(url, successor["id"])
+            break
+        except EtcdError as exc:
+            errors.append(str(exc))
+    else:
+        raise Refused("could not move leadership from %s to %s before removing it; nothing was removed: %s"
+                      % (_label(target), _label(successor), "; ".join(errors)))
+
+    def moved():
+        try:
+            return client.status(endpoint=successor["client_urls"][0])["leader_id"] == successor["id"]
+        except EtcdError:
+            return False
+
+    if not wait_until(moved, params["wait_timeout"], delay=min(params["wait_delay"], 0.5)):
+        raise Refused("leadership did not reach %s within %gs; nothing was removed" % (_label(successor),
+                                                                                    params["wait_timeout"]))
+    return successor
 
 
 def predict(members, target, action, params):
@@ -401,6 +466,9 @@ def run(module, client):
                 lambda: client.member_add(params["peer_urls"], is_learner=action == "add_learner"), params,
                 transient=(EtcdUnhealthyCluster, EtcdMemberNotFound))
         elif action == "remove":
+            if params["move_leader"] and not target["is_learner"]:
+                successor = move_leadership(client, before, target, params)
+                result["leader_moved_to"] = successor["name"] if successor else ""
             client.prefer_last(target["client_urls"])
             after = retrying("removing %s" % _label(target), lambda: client.member_remove(target["id"]), params)
         elif action == "promote":
@@ -422,6 +490,7 @@ def main():
         learner=dict(type="bool"),
         wait_timeout=dict(type="float", default=60.0),
         wait_delay=dict(type="float", default=2.0),
+        move_leader=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
     )
     module = AnsibleModule(

@@ -37,6 +37,14 @@ options:
         O(endpoints), like C(etcdctl --cluster). O(endpoints) is then used only to read the member list.
     type: bool
     default: false
+  tolerate_down:
+    description:
+      - With O(cluster=true), names of members expected to be down (a failed member about to be removed,
+        SAFETY-8). Their unreachable client URLs are reported in RV(endpoints) but do not make
+        RV(healthy) false. Every other check still applies, to every other member.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: quorum.etcd.etcd_member
 '''
@@ -213,12 +221,16 @@ def read_alarms(client, endpoints):
     return [], errors
 
 
-def summarize(entries, members, alarms):
-    """Pure: fill names, find the leader, decide healthy and list problems."""
+def summarize(entries, members, alarms, tolerated=()):
+    """Pure: fill names, find the leader, decide healthy and list problems.
+
+    ``tolerated``: endpoints whose being unreachable is not a problem."""
     names = dict((m["id"], m["name"]) for m in members)
     problems = []
     for e in entries:
         e["name"] = names.get(e["member_id"], "")
+        if not e["reachable"] and e["endpoint"] in tolerated:
+            continue
         if not e["reachable"]:
             problems.append(e["error"])
         for err in e["errors"]:
@@ -252,12 +264,14 @@ def run(module, client):
                     targets.append(url)
     else:
         targets = list(client.endpoints)
+    down = set(module.params["tolerate_down"] or [])
+    tolerated = [url for m in members if m["name"] in down for url in m["client_urls"]]
     workers = max(1, min(len(targets), 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         entries = list(pool.map(lambda ep: query(client, ep), targets))
     answering = [e["endpoint"] for e in entries if e["reachable"]]
     alarms, alarm_errors = read_alarms(client, answering)
-    result = summarize(entries, members, alarms)
+    result = summarize(entries, members, alarms, tolerated)
     if answering and alarm_errors:
         result["healthy"] = False
         result["problems"].append("alarms could not be read: %s" % "; ".join(alarm_errors))
@@ -270,7 +284,8 @@ def run(module, client):
 
 def main():
     argument_spec = etcd_argument_spec()
-    argument_spec.update(cluster=dict(type="bool", default=False))
+    argument_spec.update(cluster=dict(type="bool", default=False),
+                         tolerate_down=dict(type="list", elements="str", default=[]))
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,

@@ -163,3 +163,78 @@ def test_site_rerun_changes_nothing(lab, ansible_playbook, host_sh):
     assert run.rc == 0, run
     assert all(r["changed"] == 0 for r in run.recap.values()), run
     assert_voting_cluster(host_sh, hosts, lab["cluster_id"])
+
+
+def test_removing_an_unknown_member_changes_nothing(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    run = ansible_playbook(lab["inventory"]("five", hosts), "-e", "etcd_remove_members=no-such-member",
+                           playbook="playbooks/remove_member.yml")
+    assert run.rc == 0, run  # SAFETY-7: absent is success with changed=false
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert "no-such-member: not a member of the cluster" in run.output, run
+    assert len(members(host_sh, hosts[0])) == 5
+
+
+def test_a_removal_request_without_names_is_refused(lab, ansible_playbook, host_sh):
+    hosts = lab["hosts"]
+    run = ansible_playbook(lab["inventory"]("five", hosts), "-e", "etcd_remove_members=' , '",
+                           playbook="playbooks/remove_member.yml")
+    assert run.rc != 0, run
+    assert "etcd_remove_members=" in " ".join(f.msg for f in run.failures), run  # SAFETY-20: names the value
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert len(members(host_sh, hosts[0])) == 5
+
+
+def test_interrupted_removal_is_finished_by_a_rerun(lab, ansible_playbook, host_sh):
+    """SAFETY-10: the run stopped right after the member removal, before the
+    stop: the member is gone from the list, its etcd still has its data."""
+    hosts = lab["hosts"]
+    gone = hosts[4]
+    listed = members(host_sh, hosts[0])
+    gone_id = next(m["ID"] for m in listed if m.get("name") == gone)
+    assert host_sh(hosts[0], f"{ETCDCTL} member remove {gone_id:x}").returncode == 0
+    inv = lab["inventory"]("five-removing", hosts, all_vars={"etcd_cluster_allow_even_size": True})
+    run = ansible_playbook(inv, "-e", f"etcd_remove_members={gone}", playbook="playbooks/remove_member.yml")
+    assert run.rc == 0, run
+    assert run.recap[gone]["changed"] >= 1, run  # stopped, disabled, data kept aside
+    assert host_sh(gone, "systemctl is-active etcd").stdout.strip() != "active"
+    assert host_sh(gone, "systemctl is-enabled etcd").stdout.strip() == "disabled"
+    assert host_sh(gone, "test -e /var/lib/etcd/member").returncode != 0
+    assert host_sh(gone, "ls -d /var/lib/etcd/member.removed-*/wal").returncode == 0  # SAFETY-3: kept
+    assert_voting_cluster(host_sh, hosts[:4], lab["cluster_id"])
+    # The staying members no longer admit it to the peer port (real connection).
+    for host in hosts[:4]:
+        addr = host_sh(host, "hostname -I").stdout.split()[0]
+        assert host_sh(gone, f"timeout 3 bash -c '</dev/tcp/{addr}/2380'").returncode != 0, host
+    again = ansible_playbook(inv, "-e", f"etcd_remove_members={gone}", playbook="playbooks/remove_member.yml")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+
+
+def test_remove_one_member(lab, ansible_playbook, host_sh, capsys):
+    hosts = lab["hosts"]
+    leaving = hosts[3]
+    inv = lab["inventory"]("four", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
+    started = time.monotonic()
+    run = ansible_playbook(inv, "-e", f"etcd_remove_members={leaving}", playbook="playbooks/remove_member.yml")
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run
+    with capsys.disabled():
+        print(f"\nremove_member.yml, one member of a running 4-member cluster: {elapsed:.1f} s")
+    assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
+    assert host_sh(leaving, "systemctl is-active etcd").stdout.strip() != "active"
+
+
+def test_data_of_a_removed_member_is_never_started(lab, ansible_playbook, host_sh):
+    """SAFETY-2: a host whose data belongs to a member the cluster no longer
+    has (here: the data of the member removed above, put back) is refused
+    with the command that replaces it; etcd is not started there."""
+    hosts = lab["hosts"]
+    stale = hosts[3]
+    assert host_sh(stale, "mv /var/lib/etcd/member.removed-* /var/lib/etcd/member").returncode == 0
+    inv = lab["inventory"]("four-stale", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
+    run = ansible_playbook(inv)
+    assert run.rc != 0, run
+    messages = " ".join(f.msg for f in run.failures)
+    assert stale in messages and f"replace_member.yml -e etcd_remove_members={stale}" in messages, run
+    assert host_sh(stale, "systemctl is-active etcd").stdout.strip() != "active"
+    assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])

@@ -71,7 +71,7 @@ def test_member_without_data_is_never_started_as_a_new_cluster(cluster, ansible_
         run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
         assert run.rc != 0, run
         messages = " ".join(f.msg for f in run.failures)
-        assert lost in messages and "add_member.yml" in messages, run  # SAFETY-2: says what to do
+        assert lost in messages and "replace_member.yml" in messages, run  # SAFETY-2: says what to do
         assert host_sh(lost, "systemctl is-active etcd").stdout.strip() != "active"
         assert host_sh(lost, "test -e /var/lib/etcd/member").returncode != 0  # nothing bootstrapped there
         # The two others still form the same cluster.

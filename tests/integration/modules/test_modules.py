@@ -253,6 +253,8 @@ def test_remove_leader(lab):
 
     real = lab.run_module("etcd_member", args)
     assert real["_rc"] == 0 and real["changed"] is True, real
+    # Leadership was handed over before the removal (move_leader defaults to true).
+    assert real["leader_moved_to"] in [m.name for m in lab.members if m is not leader], real
     leader.stop()
     lab.members.remove(leader)
     lab.wait_healthy(lab.members)

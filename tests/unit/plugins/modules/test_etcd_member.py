@@ -129,3 +129,49 @@ def test_validate_params(kw, named):
     p.update(kw)
     with pytest.raises(em.EtcdConfigError, match=named):
         em.validate_params(p)
+
+
+class FakeLeaderClient:
+    """Just enough of EtcdClient for move_leadership: statuses by client URL and
+    a transfer that takes effect (or is refused) when asked."""
+
+    def __init__(self, leader, indexes, refuse=False):
+        self.leader, self.indexes, self.refuse, self.moves = leader, indexes, refuse, []
+
+    def status(self, endpoint=None):
+        member_id = endpoint.split(".")[-1].split(":")[0]
+        if member_id not in self.indexes:
+            raise em.EtcdError("unreachable", endpoint)
+        return {"member_id": member_id, "leader_id": self.leader, "raft_index": self.indexes[member_id]}
+
+    def move_leader(self, endpoint, target_id):
+        self.moves.append((endpoint, target_id))
+        if self.refuse:
+            raise em.EtcdError("etcdserver: not leader", endpoint)
+        self.leader = target_id
+
+
+FAST = {"wait_timeout": 1.0, "wait_delay": 0.01}
+
+
+def test_move_leadership_picks_the_most_up_to_date_started_voter():
+    members = [m(1), m(2), m(3), m(4, learner=True)]
+    client = FakeLeaderClient("1", {"1": 50, "2": 40, "3": 45, "4": 60})
+    successor = em.move_leadership(client, members, members[0], FAST)
+    assert successor["id"] == "3"  # the learner (index 60) is never chosen
+    assert client.moves == [("https://10.0.0.1:2379", "3")] and client.leader == "3"
+
+
+def test_move_leadership_only_when_the_target_leads():
+    client = FakeLeaderClient("2", {"1": 50, "2": 50, "3": 50})
+    assert em.move_leadership(client, THREE, THREE[0], FAST) is None
+    assert client.moves == []
+
+
+def test_move_leadership_refused_without_a_started_successor_or_a_transfer():
+    client = FakeLeaderClient("1", {"1": 50})  # 2 and 3 unreachable
+    with pytest.raises(em.Refused, match="no other started voting member"):
+        em.move_leadership(client, THREE, THREE[0], FAST)
+    client = FakeLeaderClient("1", {"1": 50, "2": 50, "3": 50}, refuse=True)
+    with pytest.raises(em.Refused, match="nothing was removed"):
+        em.move_leadership(client, THREE, THREE[0], FAST)

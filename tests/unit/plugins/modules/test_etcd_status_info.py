@@ -41,3 +41,14 @@ def test_alarm_and_member_errors():
     assert not res["healthy"]
     assert "alarm NOSPACE on member etcd1 (1)" in res["problems"]
     assert "a: memberID:1 alarm:NOSPACE" in res["problems"]
+
+
+def test_tolerated_down_endpoint_only():
+    """SAFETY-8: a failed member about to be removed may be down; nothing else is excused."""
+    entries = [entry("a", "1", "1"), entry("b", "2", "1", reachable=False)]
+    res = si.summarize(entries, MEMBERS, [], tolerated=["b"])
+    assert res["healthy"] is True and res["problems"] == []
+    res = si.summarize([entry("a", "1", "0"), entry("b", "2", "0", reachable=False)], MEMBERS, [], tolerated=["b"])
+    assert res["healthy"] is False and any("no leader" in p for p in res["problems"])
+    res = si.summarize([entry("a", "1", "1", reachable=False), entry("b", "2", "1")], MEMBERS, [], tolerated=["b"])
+    assert res["healthy"] is False and res["problems"] == ["a: refused"]
