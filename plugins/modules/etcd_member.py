@@ -377,8 +377,8 @@ def move_leadership(client, members, target, params):
             return False
 
     if not wait_until(moved, params["wait_timeout"], delay=min(params["wait_delay"], 0.5)):
-        raise Refused("leadership did not reach %s within %gs; nothing was removed" % (_label(successor),
-                                                                                    params["wait_timeout"]))
+        raise Refused("leadership did not reach %s within %gs; nothing was removed"
+                      % (_label(successor), params["wait_timeout"]))
     return successor
 
 
