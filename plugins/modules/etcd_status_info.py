@@ -226,13 +226,16 @@ def summarize(entries, members, alarms, tolerated=()):
 
     ``tolerated``: endpoints whose being unreachable is not a problem."""
     names = dict((m["id"], m["name"]) for m in members)
+    # An unreachable endpoint has no member ID: name it from the member list.
+    by_url = dict((url, m["name"]) for m in members for url in m.get("client_urls") or [] if m["name"])
     problems = []
     for e in entries:
         e["name"] = names.get(e["member_id"], "")
         if not e["reachable"] and e["endpoint"] in tolerated:
             continue
         if not e["reachable"]:
-            problems.append(e["error"])
+            owner = by_url.get(e["endpoint"])
+            problems.append("member %s: %s" % (owner, e["error"]) if owner else e["error"])
         for err in e["errors"]:
             problems.append("%s: %s" % (e["endpoint"], err))
     reachable = [e for e in entries if e["reachable"]]

@@ -52,3 +52,9 @@ def test_tolerated_down_endpoint_only():
     assert res["healthy"] is False and any("no leader" in p for p in res["problems"])
     res = si.summarize([entry("a", "1", "1", reachable=False), entry("b", "2", "1")], MEMBERS, [], tolerated=["b"])
     assert res["healthy"] is False and res["problems"] == ["a: refused"]
+
+
+def test_unreachable_endpoint_is_named_after_its_member():
+    members = [{"id": "1", "name": "etcd1", "client_urls": ["a"]}, {"id": "2", "name": "etcd2", "client_urls": ["b"]}]
+    res = si.summarize([entry("a", "1", "1"), entry("b", "2", "1", reachable=False)], members, [])
+    assert res["problems"] == ["member etcd2: b: refused"]
