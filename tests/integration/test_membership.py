@@ -110,6 +110,20 @@ def test_clashing_name_is_refused(lab, ansible_playbook, host_sh):
     assert "Duplicate member names" in messages and hosts[0] in messages, run
 
 
+def test_name_of_a_live_member_is_refused(lab, ansible_playbook, host_sh):
+    """The new host takes the name of a live member that is not in this
+    inventory: only the live member list can tell, and it does."""
+    hosts = lab["hosts"]
+    # etcd_firewall runs before etcd_service refuses; with hosts[0] left out of
+    # this inventory it would close the peer port to it, so it stays out.
+    inv = lab["inventory"]("live-clash", hosts[1:4], all_vars={"etcd_firewall_backend": "none"},
+                           host_vars={hosts[3]: {"etcd_cluster_member_name": hosts[0]}})
+    run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+    assert_untouched(host_sh, lab, run, hosts[3:4])
+    messages = " ".join(f.msg for f in run.failures)
+    assert f"etcd_cluster_member_name {hosts[0]} is already member" in messages, run
+
+
 def test_add_one_member(lab, ansible_playbook, host_sh, capsys):
     hosts = lab["hosts"]
     inv = lab["inventory"]("four-allowed", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
