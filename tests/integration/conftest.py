@@ -203,3 +203,13 @@ def ansible_playbook():
 @pytest.fixture(scope="session")
 def host_sh():
     return sh
+
+
+def docker_cp(src: str, dest: str) -> None:
+    """Copy a file between the controller and a container (``name:/path``)."""
+    subprocess.run(["docker", "cp", src, dest], capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.fixture(scope="session", name="docker_cp")
+def docker_cp_fixture():
+    return docker_cp

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+"""playbooks/backup.yml on real lab containers (issue 5, backup part): a
+snapshot from a healthy member, verified by a trial restore on the member,
+stored on the controller 0600 in a 0700 directory with the newest N kept
+(SAFETY-13); refused while a member is down (SAFETY-11) or with a bad
+setting (SAFETY-20), with nothing new stored. The stored file is checked
+here independently: etcd's SHA-256 trailer, and its revision and keys read
+by etcdutl inside a container."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import stat
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PKI = "/etc/etcd/pki"
+ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
+           "--endpoints https://127.0.0.1:2379")
+# The report line, which the YAML result format may fold at spaces.
+REPORT = re.compile(r"Snapshot\s+(\S+)\s+from\s+(\S+):\s+revision\s+(\d+),\s+(\d+)\s+keys")
+
+
+@pytest.fixture(scope="module")
+def cluster(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_path_factory):
+    hosts = lab_containers("bak", 3)
+    base = tmp_path_factory.mktemp("bak")
+    inv = write_inventory(base / "inventory.json", {"etcd": hosts}, all_vars=lab_vars(etcd_cluster_name="bak"))
+    run = ansible_playbook(inv)
+    assert run.rc == 0, run
+    return hosts, inv, base / "etcd-backups" / "bak"
+
+
+def put_keys(host_sh, host, prefix, count):
+    for i in range(count):
+        assert host_sh(host, f"{ETCDCTL} put /{prefix}/{i} v{i}").returncode == 0
+
+
+def snapshot_ok(path):
+    """etcd appends the SHA-256 of the database to a snapshot from the API."""
+    data = path.read_bytes()
+    return len(data) > 32 and hashlib.sha256(data[:-32]).digest() == data[-32:]
+
+
+def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook, host_sh, docker_cp, capsys):
+    hosts, inv, store = cluster
+    revisions = []
+    for round_ in range(3):
+        put_keys(host_sh, hosts[0], f"round{round_}", 10)
+        started = time.monotonic()
+        run = ansible_playbook(inv, "-e", "etcd_backup_keep=2", playbook="playbooks/backup.yml")
+        elapsed = time.monotonic() - started
+        assert run.rc == 0, run
+        with capsys.disabled():
+            print(f"\nbackup.yml, 3-member cluster, round {round_ + 1}: {elapsed:.1f} s")
+        found = REPORT.search(run.output)
+        assert found, run
+        path, source, revision, keys = found.group(1), found.group(2), int(found.group(3)), int(found.group(4))
+        assert source in hosts and keys >= 10 * (round_ + 1), run
+        revisions.append(revision)
+    assert revisions[0] < revisions[1] < revisions[2]  # each one newer, 10 puts apart at least
+    assert revisions[2] - revisions[1] >= 10
+    files = sorted(store.glob("bak-*.db"))
+    assert len(files) == 2, files  # the newest 2 kept (SAFETY-13)
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        assert snapshot_ok(f), f
+    assert str(files[-1]) == path
+    # Read the newest back with etcd's own tool on a member: same revision.
+    docker_cp(str(files[-1]), f"{hosts[1]}:/root/check.db")
+    status = json.loads(host_sh(hosts[1], "etcdutl snapshot status /root/check.db -w json").stdout)
+    assert status["revision"] == revisions[2] and status["totalKey"] >= 30, status
+    for host in hosts:  # nothing left behind on the members
+        assert host_sh(host, "ls /var/backups/etcd | wc -l").stdout.strip() == "0", host
+
+
+def test_no_backup_of_an_unhealthy_cluster(cluster, ansible_playbook, host_sh):
+    hosts, inv, store = cluster
+    before = sorted(store.glob("bak-*.db"))
+    assert host_sh(hosts[2], "systemctl stop etcd").returncode == 0
+    try:
+        run = ansible_playbook(inv, "-e", "etcd_backup_keep=2", playbook="playbooks/backup.yml")
+    finally:
+        host_sh(hosts[2], "systemctl start etcd")
+    assert run.rc != 0, run
+    assert "not healthy" in " ".join(f.msg for f in run.failures), run  # SAFETY-11
+    assert sorted(store.glob("bak-*.db")) == before
+
+
+def test_bad_keep_is_refused(cluster, ansible_playbook):
+    hosts, inv, store = cluster
+    before = sorted(store.glob("bak-*.db"))
+    run = ansible_playbook(inv, "-e", "etcd_backup_keep=0", playbook="playbooks/backup.yml")
+    assert run.rc != 0, run
+    # -e passes a string: the message names the value as given.
+    assert re.search(r'etcd_backup_keep="?0"? \(at least 1\)', " ".join(f.msg for f in run.failures)), run  # SAFETY-20
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert sorted(store.glob("bak-*.db")) == before
