@@ -4,6 +4,7 @@ rolling restarts (SAFETY-11, SAFETY-12), no fresh bootstrap next to data
 (SAFETY-2), no "new" while a planned peer answers (SAFETY-1)."""
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -105,3 +106,58 @@ def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_invento
     for host in hosts:
         assert host_sh(host, "systemctl is-active etcd").stdout.strip() != "active"
         assert host_sh(host, "test -e /var/lib/etcd/member").returncode != 0
+
+
+def served_certificate(host_sh, host):
+    """Serial and end date of the certificate etcd serves on its client port."""
+    out = host_sh(host, f"openssl s_client -connect 127.0.0.1:2379 -CAfile {PKI}/ca.crt -cert {PKI}/admin.crt "
+                        f"-key {PKI}/admin.key </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate").stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def days_left(served):
+    end = datetime.datetime.strptime(served["notAfter"], "%b %d %H:%M:%S %Y %Z")
+    return (end - datetime.datetime.utcnow()).total_seconds() / 86400
+
+
+def key_digests(host_sh, hosts):
+    return {h: host_sh(h, f"sha256sum {PKI}/member.key {PKI}/admin.key").stdout for h in hosts}
+
+
+def test_drifted_modes_and_owners_are_put_back(cluster, ansible_playbook, host_sh):
+    """SAFETY-19: keys 0600 owned by etcd, data dir 0700: a re-run corrects drift."""
+    hosts, inv = cluster
+    drifted = hosts[1]
+    assert host_sh(drifted, f"chmod 0644 {PKI}/member.key && chown root:root {PKI}/admin.key "
+                            "&& chmod 0755 /var/lib/etcd").returncode == 0
+    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert run.rc == 0, run
+    assert run.recap[drifted]["changed"] >= 1, run
+    modes = host_sh(drifted, f"stat -c '%a %U' {PKI}/member.key {PKI}/admin.key /var/lib/etcd").stdout.split("\n")
+    assert modes[:3] == ["600 etcd", "600 etcd", "700 etcd"], modes
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+
+
+def test_certificates_are_renewed_inside_the_window_only_and_keep_their_keys(cluster, ansible_playbook, host_sh):
+    """SAFETY-17: short-lived certificates (2 days) are renewed by a plain
+    re-run because they are inside the 30-day window; the keys stay; the new
+    certificates are what etcd serves; the run after that renews nothing."""
+    hosts, inv = cluster
+    keys = key_digests(host_sh, hosts)
+    short = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "-e", "etcd_tls_cert_valid_days=2",
+                             "-e", "etcd_tls_renew_days=1", "-e", "etcd_tls_force_renew=true")
+    assert short.rc == 0, short
+    short_served = {h: served_certificate(host_sh, h) for h in hosts}
+    assert all(0 < days_left(s) <= 3 for s in short_served.values()), short_served  # etcd serves them
+    renewed = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")  # default window: 30 days
+    assert renewed.rc == 0, renewed
+    assert sorted(RESTARTED.findall(renewed.output)) == sorted(hosts), renewed  # rolling, one at a time
+    for host in hosts:
+        served = served_certificate(host_sh, host)
+        assert served["serial"] != short_served[host]["serial"], (host, served)
+        assert days_left(served) > 300, (host, served)  # the renewed 365-day certificate is served
+    assert key_digests(host_sh, hosts) == keys  # keys matching their certificates are kept
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+    assert not RESTARTED.findall(again.output), again
