@@ -102,6 +102,18 @@ class EtcdUnhealthyCluster(EtcdRequestError):
     """etcd refused the change because the cluster is unhealthy."""
 
 
+class EtcdCompacted(EtcdRequestError):
+    """The requested revision has already been compacted away."""
+
+
+class EtcdFutureRevision(EtcdRequestError):
+    """The requested revision is newer than the store's current revision."""
+
+
+class EtcdNoSpace(EtcdRequestError):
+    """The backend quota is exhausted (a NOSPACE alarm is active)."""
+
+
 # (substring of etcd's error message, exception class); first match wins.
 _MESSAGE_MAP = (
     ("no leader", EtcdNoLeader),
@@ -114,6 +126,9 @@ _MESSAGE_MAP = (
     ("learner is not ready", EtcdLearnerNotReady),
     ("not enough started members", EtcdNotEnoughStarted),
     ("unhealthy cluster", EtcdUnhealthyCluster),
+    ("required revision has been compacted", EtcdCompacted),
+    ("required revision is a future revision", EtcdFutureRevision),
+    ("database space exceeded", EtcdNoSpace),
     ("invalid auth token", EtcdAuthError),
     ("authentication failed", EtcdAuthError),
     ("permission denied", EtcdAuthError),
@@ -529,6 +544,38 @@ class EtcdClient(object):
         if endpoint:
             return parse_alarms(self.call_endpoint(endpoint, "/v3/maintenance/alarm", body))
         return parse_alarms(self.call("/v3/maintenance/alarm", body))
+
+    def alarm_disarm(self, member_id, alarm):
+        """Deactivate one alarm of one member; returns the alarms it cleared."""
+        body = {"action": "DEACTIVATE", "memberID": id_str(member_id), "alarm": alarm}
+        return parse_alarms(self.call("/v3/maintenance/alarm", body))
+
+    def revision(self):
+        """The store's current revision (a linearizable read of no key)."""
+        return parse_header(self.call("/v3/kv/range", {"key": _b64("\0"), "count_only": True}))["revision"]
+
+    def is_compacted(self, revision):
+        """True when ``revision`` can no longer be read: the store has been
+        compacted at a revision above it. Revision 0 is never readable history."""
+        if revision < 1:
+            return True
+        try:
+            self.call("/v3/kv/range", {"key": _b64("\0"), "count_only": True, "revision": str(revision)})
+        except EtcdCompacted:
+            return True
+        return False
+
+    def compact(self, revision, physical=True):
+        """Compact the key history below ``revision``. ``physical`` waits
+        until every member has applied it to its backend."""
+        body = {"revision": str(revision)}
+        if physical:
+            body["physical"] = True
+        return parse_header(self.call("/v3/kv/compaction", body))
+
+    def defragment(self, endpoint):
+        """Defragment one member's backend (blocks that member while it runs)."""
+        return parse_header(self.call_endpoint(endpoint, "/v3/maintenance/defragment", {}))
 
     def health(self, endpoint=None):
         """GET /health; returns (healthy bool, reason str)."""

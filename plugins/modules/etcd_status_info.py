@@ -45,6 +45,16 @@ options:
     type: list
     elements: str
     default: []
+  tolerate_alarms:
+    description:
+      - Alarm types (V(NOSPACE), V(CORRUPT)) that do not make RV(healthy) false. They are still listed in
+        RV(alarms). The maintenance playbook tolerates V(NOSPACE) while it frees space; nothing tolerates
+        V(CORRUPT) by default.
+    type: list
+    elements: str
+    choices: [NOSPACE, CORRUPT]
+    default: []
+    version_added: "0.2.0"
 seealso:
   - module: quorum.etcd.etcd_member
 '''
@@ -221,10 +231,12 @@ def read_alarms(client, endpoints):
     return [], errors
 
 
-def summarize(entries, members, alarms, tolerated=()):
+def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=()):
     """Pure: fill names, find the leader, decide healthy and list problems.
 
-    ``tolerated``: endpoints whose being unreachable is not a problem."""
+    ``tolerated``: endpoints whose being unreachable is not a problem;
+    ``tolerated_alarms``: alarm types that are not a problem, and neither is
+    the error a member reports about such an alarm."""
     names = dict((m["id"], m["name"]) for m in members)
     # An unreachable endpoint has no member ID: name it from the member list.
     by_url = dict((url, m["name"]) for m in members for url in m.get("client_urls") or [] if m["name"])
@@ -237,6 +249,8 @@ def summarize(entries, members, alarms, tolerated=()):
             owner = by_url.get(e["endpoint"])
             problems.append("member %s: %s" % (owner, e["error"]) if owner else e["error"])
         for err in e["errors"]:
+            if any(("alarm:%s" % kind) in err.replace(" ", "") for kind in tolerated_alarms):
+                continue
             problems.append("%s: %s" % (e["endpoint"], err))
     reachable = [e for e in entries if e["reachable"]]
     leaders = sorted(set(e["leader_id"] for e in reachable if e["leader_id"] != "0"))
@@ -247,6 +261,8 @@ def summarize(entries, members, alarms, tolerated=()):
     elif not leaders:
         problems.append("the cluster has no leader")
     for a in alarms:
+        if a["alarm"] in tolerated_alarms:
+            continue
         problems.append("alarm %s on member %s (%s)" % (a["alarm"], names.get(a["member_id"], "?"), a["member_id"]))
     leader_id = leaders[0] if len(leaders) == 1 else "0"
     return {
@@ -274,7 +290,7 @@ def run(module, client):
         entries = list(pool.map(lambda ep: query(client, ep), targets))
     answering = [e["endpoint"] for e in entries if e["reachable"]]
     alarms, alarm_errors = read_alarms(client, answering)
-    result = summarize(entries, members, alarms, tolerated)
+    result = summarize(entries, members, alarms, tolerated, module.params["tolerate_alarms"])
     if answering and alarm_errors:
         result["healthy"] = False
         result["problems"].append("alarms could not be read: %s" % "; ".join(alarm_errors))
@@ -288,7 +304,9 @@ def run(module, client):
 def main():
     argument_spec = etcd_argument_spec()
     argument_spec.update(cluster=dict(type="bool", default=False),
-                         tolerate_down=dict(type="list", elements="str", default=[]))
+                         tolerate_down=dict(type="list", elements="str", default=[]),
+                         tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"],
+                                              default=[]))
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,

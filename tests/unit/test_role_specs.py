@@ -33,7 +33,9 @@ def test_defaults_and_argument_specs_agree(role):
             assert "default" not in spec or spec["default"] == value, name
             continue
         assert spec.get("default") == value, f"{name}: defaults has {value!r}, spec has {spec.get('default')!r}"
-        if "choices" in spec:
+        if "choices" in spec and spec["type"] == "list":
+            assert set(value) <= set(spec["choices"]), f"{name}: default {value!r} is not within its choices"
+        elif "choices" in spec:
             assert value in spec["choices"], f"{name}: default {value!r} is not one of its choices"
     for entry, body in specs.items():
         assert body.get("options") == options, f"entry point {entry} does not share the main options"

@@ -31,6 +31,9 @@ ETCD = os.environ.get("ETCD_BIN") or shutil.which("etcd", path=str(VENV_BIN)) or
 MODULES = {
     "etcd_member": "plugins/modules/etcd_member.py",
     "etcd_status_info": "plugins/modules/etcd_status_info.py",
+    "etcd_alarm": "plugins/modules/etcd_alarm.py",
+    "etcd_compaction": "plugins/modules/etcd_compaction.py",
+    "etcd_defrag": "plugins/modules/etcd_defrag.py",
 }
 
 sys.path.insert(0, str(REPO / "plugins" / "module_utils"))
@@ -125,7 +128,7 @@ class Member:
             "--peer-client-cert-auth",
             "--heartbeat-interval", "50", "--election-timeout", "500",
             "--log-level", "warn",
-        ]
+        ] + list(self.lab.extra_args)
         self.resume()
 
     def resume(self):
@@ -155,8 +158,9 @@ class Member:
 class Lab:
     """Three TLS members with client-cert-auth on both listeners."""
 
-    def __init__(self, root, size=3):
+    def __init__(self, root, size=3, extra_args=()):
         self.root = Path(root)
+        self.extra_args = extra_args
         self.pki = self.root / "pki"
         self.pki.mkdir(parents=True, exist_ok=True)
         rnd = random.Random()

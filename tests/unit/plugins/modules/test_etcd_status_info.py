@@ -58,3 +58,17 @@ def test_unreachable_endpoint_is_named_after_its_member():
     members = [{"id": "1", "name": "etcd1", "client_urls": ["a"]}, {"id": "2", "name": "etcd2", "client_urls": ["b"]}]
     res = si.summarize([entry("a", "1", "1"), entry("b", "2", "1", reachable=False)], members, [])
     assert res["problems"] == ["member etcd2: b: refused"]
+
+
+def test_tolerated_alarm_type_only():
+    """The maintenance gate tolerates NOSPACE while it frees space; CORRUPT
+    still stops it (SAFETY-11)."""
+    nospace = [{"member_id": "1", "alarm": "NOSPACE"}]
+    res = si.summarize([entry("a", "1", "1", errors=["memberID:1 alarm:NOSPACE "])], MEMBERS, nospace,
+                       tolerated_alarms=["NOSPACE"])
+    assert res["healthy"] is True and res["problems"] == []
+    corrupt = [{"member_id": "2", "alarm": "CORRUPT"}]
+    res = si.summarize([entry("a", "1", "1", errors=["memberID:2 alarm:CORRUPT "])], MEMBERS, nospace + corrupt,
+                       tolerated_alarms=["NOSPACE"])
+    assert res["healthy"] is False
+    assert res["problems"] == ["a: memberID:2 alarm:CORRUPT ", "alarm CORRUPT on member etcd2 (2)"]

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+"""playbooks/maintenance.yml on real lab containers (issue 5, maintenance
+part). A cluster deployed with a 16 MiB backend quota is filled until etcd
+raises NOSPACE and refuses writes; the playbook compacts, defragments every
+member one at a time with the leader last (SAFETY-12) and disarms the alarm,
+after which writes go through and no alarm is left. A re-run changes
+nothing. Invalid settings are refused before anything runs (SAFETY-20)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PKI = "/etc/etcd/pki"
+ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
+           "--endpoints https://127.0.0.1:2379")
+QUOTA = 16 * 1024 * 1024
+# 200 puts of 384 KiB: bounded, and about five times the quota.
+FILL = (f"head -c 393216 /dev/urandom | base64 -w0 > /tmp/fill && "
+        f"for i in $(seq 1 200); do {ETCDCTL} put /fill < /tmp/fill >/dev/null 2>/tmp/fill.err || break; done; "
+        "echo \"puts=$((i - 1))\"; cat /tmp/fill.err")
+
+
+@pytest.fixture(scope="module")
+def cluster(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_path_factory):
+    hosts = lab_containers("mnt", 3)
+    base = tmp_path_factory.mktemp("mnt")
+    inv = write_inventory(base / "inventory.json", {"etcd": hosts},
+                          all_vars=lab_vars(etcd_cluster_name="mnt", etcd_service_quota_backend_bytes=QUOTA))
+    run = ansible_playbook(inv)
+    assert run.rc == 0, run
+    return hosts, inv
+
+
+def leaders(host_sh, hosts):
+    """The hosts whose own member says it is the leader."""
+    found = []
+    for host in hosts:
+        status = json.loads(host_sh(host, f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]
+        if status["leader"] == status["header"]["member_id"]:
+            found.append(host)
+    return found
+
+
+def test_bad_setting_is_refused_before_anything(cluster, ansible_playbook):
+    hosts, inv = cluster
+    run = ansible_playbook(inv, "-e", "etcd_maintenance_defrag_min_free_percent=150", playbook="playbooks/maintenance.yml")
+    assert run.rc != 0
+    assert "etcd_maintenance_defrag_min_free_percent=\"150\"" in run.output or "=150" in run.output, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+
+
+def test_nospace_cluster_is_brought_back_to_accepting_writes(cluster, ansible_playbook, host_sh):
+    hosts, inv = cluster
+    filled = host_sh(hosts[0], FILL)
+    assert "database space exceeded" in filled.stdout, filled.stdout + filled.stderr
+    puts = int(re.search(r"puts=(\d+)", filled.stdout).group(1))
+    assert 10 <= puts < 200, filled.stdout
+    alarms = host_sh(hosts[1], f"{ETCDCTL} alarm list").stdout
+    assert "NOSPACE" in alarms, alarms
+    refused = host_sh(hosts[2], f"{ETCDCTL} put /before-maintenance x")
+    assert refused.returncode != 0 and "database space exceeded" in refused.stderr, refused
+
+    # The deploy playbook's gate refuses to touch a cluster with an alarm ...
+    site = ansible_playbook(inv)
+    assert site.rc != 0 and "alarm NOSPACE" in site.output, site
+
+    run = ansible_playbook(inv, playbook="playbooks/maintenance.yml")
+    assert run.rc == 0, run
+    assert sum(r["changed"] for r in run.recap.values()) > 0, run
+    report = re.search(r"Alarms before: (.*?)\.\s+Compaction: (.*?)\.\s+Defragmented: (.*?)\.\s+Disarmed: (.*?)\.",
+                       re.sub(r"\s+", " ", run.output))
+    assert report, run
+    raised = report.group(1).split(", ")  # "NOSPACE on mnt-2, ..."
+    assert raised and all(re.fullmatch(r"NOSPACE on mnt-\d", a) for a in raised), report.groups()
+    assert "(done)" in report.group(2) and report.group(4) == "NOSPACE", report.groups()
+    defragged = [part.split()[0] for part in report.group(3).split(", ")]
+    assert sorted(defragged) == sorted(hosts), report.group(3)  # every member, forced by NOSPACE
+    # Run again before any new write: nothing left to compact, defragment or disarm.
+    again = ansible_playbook(inv, playbook="playbooks/maintenance.yml")
+    assert again.rc == 0, again
+    assert all(r["changed"] == 0 for r in again.recap.values()), again
+
+    # Writes go through again on every member, and the data survived.
+    for i, host in enumerate(hosts):
+        assert host_sh(host, f"{ETCDCTL} put /after-maintenance/{i} ok").returncode == 0, host
+    for host in hosts:
+        listed = host_sh(host, f"{ETCDCTL} get --prefix /after-maintenance --keys-only").stdout.split()
+        assert len(listed) == 3, (host, listed)
+        assert host_sh(host, f"{ETCDCTL} get /fill --print-value-only | wc -c").stdout.strip() == str(4 * 393216 // 3 + 1)
+        assert host_sh(host, f"{ETCDCTL} alarm list").stdout.strip() == "", host
+    sizes = host_sh(hosts[0], f"{ETCDCTL} endpoint status --cluster -w json").stdout
+    for size in re.findall(r'"dbSize":(\d+)', sizes):
+        assert int(size) < QUOTA / 4, sizes
+
+    # ... and the deploy playbook is content again, changing nothing.
+    site = ansible_playbook(inv)
+    assert site.rc == 0 and all(r["changed"] == 0 for r in site.recap.values()), site
+
+
+def test_defrag_order_puts_the_leader_last(cluster, ansible_playbook, host_sh):
+    """With every member over the threshold (0 %), the report lists the
+    leader last (SAFETY-12)."""
+    hosts, inv = cluster
+    leader = leaders(host_sh, hosts)
+    assert len(leader) == 1, leader
+    run = ansible_playbook(inv, "-e", "etcd_maintenance_defrag_min_free_percent=0", playbook="playbooks/maintenance.yml")
+    assert run.rc == 0, run
+    report = re.search(r"Defragmented: (.*?)\.\s+Disarmed", re.sub(r"\s+", " ", run.output))
+    order = [part.split()[0] for part in report.group(1).split(", ")]
+    assert len(order) == 3, order
+    assert order[-1] == leader[0], (order, leader)
+    assert leaders(host_sh, hosts) == leader  # a defragmentation does not move the leadership
