@@ -54,8 +54,12 @@ options:
     description:
       - V(present) adds the member when missing (and promotes it when O(learner=false)).
       - V(absent) removes it.
+      - V(follower) (added in 0.2.0) keeps the member and makes sure it does not lead: when it is the leader,
+        leadership moves to the most up-to-date other started voting member and the module waits until that
+        member leads. Rolling restarts use it before restarting the leader, so clients see one quick leader
+        change instead of an election timeout.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, follower]
     default: present
   learner:
     description:
@@ -192,9 +196,9 @@ action:
   choices: [none, add_learner, add_voting, promote, remove]
 leader_moved_to:
   description:
-    - Name of the member that leadership was handed to before the removal; empty when the removed
-      member was not the leader.
-  returned: when a voting member was removed (not in check mode) with O(move_leader=true)
+    - Name of the member that leadership was handed to (before the removal with O(state=absent)); empty
+      when the member was not the leader. With O(state=follower) in check mode, the member it would go to.
+  returned: when a voting member was removed (not in check mode) with O(move_leader=true), and with O(state=follower)
   type: str
   sample: etcd2
 cluster_id:
@@ -347,7 +351,7 @@ def choose_successor(members, target, statuses):
     return max(voters, key=lambda m: (statuses[m["id"]]["raft_index"], m["id"]))
 
 
-def move_leadership(client, members, target, params):
+def move_leadership(client, members, target, params, then="removing it; nothing was removed"):
     """If target leads, hand leadership to another started voter and wait for it.
 
     Returns the member that leads afterwards, or None when target was not the leader.
@@ -367,8 +371,8 @@ def move_leadership(client, members, target, params):
         except EtcdError as exc:
             errors.append(str(exc))
     else:
-        raise Refused("could not move leadership from %s to %s before removing it; nothing was removed: %s"
-                      % (_label(target), _label(successor), "; ".join(errors)))
+        raise Refused("could not move leadership from %s to %s before %s: %s"
+                      % (_label(target), _label(successor), then, "; ".join(errors)))
 
     def moved():
         try:
@@ -377,8 +381,8 @@ def move_leadership(client, members, target, params):
             return False
 
     if not wait_until(moved, params["wait_timeout"], delay=min(params["wait_delay"], 0.5)):
-        raise Refused("leadership did not reach %s within %gs; nothing was removed"
-                      % (_label(successor), params["wait_timeout"]))
+        raise Refused("leadership did not reach %s within %gs before %s"
+                      % (_label(successor), params["wait_timeout"], then))
     return successor
 
 
@@ -442,6 +446,8 @@ def run(module, client):
         raise Refused("cannot read the live member list, the cluster may have no leader or no quorum; "
                       "nothing was changed: %s" % exc)
     target = find_member(before, params["name"], params["peer_urls"])
+    if params["state"] == "follower":
+        return run_follower(module, client, header, before, target)
     action = plan(before, target, params)
     result = {"changed": action != "none", "action": action, "cluster_id": header["cluster_id"]}
 
@@ -481,12 +487,31 @@ def run(module, client):
     return result
 
 
+def run_follower(module, client, header, members, target):
+    """state=follower: move leadership away from target when it leads."""
+    if target is None:
+        raise Refused("%s is not a member of the cluster" % (module.params["name"] or module.params["peer_urls"]))
+    statuses = member_statuses(client, members)
+    own = statuses.get(target["id"])
+    leads = bool(own) and own["leader_id"] == target["id"]
+    result = {"changed": leads, "action": "move_leader" if leads else "none", "cluster_id": header["cluster_id"],
+              "member": target, "members": members, "leader_moved_to": ""}
+    if leads:
+        successor = choose_successor(members, target, statuses)
+        if successor is None:
+            raise Refused("cannot move leadership away from %s: no other started voting member" % _label(target))
+        if not module.check_mode:
+            successor = move_leadership(client, members, target, module.params, then="going on") or successor
+        result["leader_moved_to"] = successor["name"]
+    return result
+
+
 def main():
     argument_spec = etcd_argument_spec()
     argument_spec.update(
         name=dict(type="str"),
         peer_urls=dict(type="list", elements="str"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=dict(type="str", default="present", choices=["present", "absent", "follower"]),
         learner=dict(type="bool"),
         wait_timeout=dict(type="float", default=60.0),
         wait_delay=dict(type="float", default=2.0),

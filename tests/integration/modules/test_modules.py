@@ -244,6 +244,25 @@ def test_quorum_breaking_removal_refused(lab):
     lab.wait_healthy(lab.members)
 
 
+def test_follower_moves_leadership_away(lab):
+    """state=follower, used before a rolling restart of the leader."""
+    leader = lab.leader(lab.members)
+    args = member_args(lab, name=leader.name, state="follower")
+    check = lab.run_module("etcd_member", args, check=True)
+    assert check["_rc"] == 0 and check["changed"] is True and check["action"] == "move_leader", check
+    assert check["leader_moved_to"] in [m.name for m in lab.members if m is not leader], check
+    assert lab.leader(lab.members) is leader
+    real = lab.run_module("etcd_member", args)
+    assert real["_rc"] == 0 and real["changed"] is True, real
+    new = lab.leader(lab.members)
+    assert new is not leader and new.name == real["leader_moved_to"], (real, new)
+    again = lab.run_module("etcd_member", args)
+    assert again["_rc"] == 0 and again["changed"] is False and again["leader_moved_to"] == "", again
+    assert {m["name"] for m in lab.member_list()} >= {m.name for m in lab.members}
+    missing = lab.run_module("etcd_member", member_args(lab, name="nobody", state="follower"))
+    assert missing["_rc"] != 0 and "nobody is not a member" in missing["msg"], missing
+
+
 def test_remove_leader(lab):
     leader = lab.leader(lab.members)
     args = member_args(lab, name=leader.name, peer_urls=[leader.peer_url], state="absent")
