@@ -17,7 +17,7 @@ description:
     so the space they used can be reused and, after a defragmentation, returned to the file system.
   - Idempotent. The module first reads whether O(revision) minus one is still readable; when it
     is not, the history is already compacted that far and nothing is sent.
-  - Compaction is cluster-wide: one call through any member compacts every member.
+  - Compaction is cluster-wide. One call through any member compacts every member.
   - Allowed while a C(NOSPACE) alarm is active; it is the first step to clear one.
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
 author:

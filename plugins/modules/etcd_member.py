@@ -54,7 +54,7 @@ options:
     description:
       - V(present) adds the member when missing (and promotes it when O(learner=false)).
       - V(absent) removes it.
-      - V(follower) (added in 0.2.0) keeps the member and makes sure it does not lead: when it is the leader,
+      - V(follower) (added in 0.2.0) keeps the member and makes sure it does not lead. When it is the leader,
         leadership moves to the most up-to-date other started voting member and the module waits until that
         member leads. Rolling restarts use it before restarting the leader, so clients see one quick leader
         change instead of an election timeout.
