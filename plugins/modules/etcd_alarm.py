@@ -15,7 +15,7 @@ version_added: "0.2.0"
 description:
   - Reads the cluster's active alarms and disarms those of the types in O(alarms), on every member
     that raised one. Alarms of other types are reported and left alone.
-  - Idempotent. With no matching alarm active nothing is sent and RV(changed) is false.
+  - Idempotent. With no matching alarm active nothing is sent and nothing is reported changed.
   - A C(NOSPACE) alarm makes etcd refuse writes. Disarm it only after space was freed (compaction, then
     defragmentation of every member), or etcd raises it again at the next write.
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
