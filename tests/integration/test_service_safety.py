@@ -1,17 +1,26 @@
 # -*- coding: utf-8 -*-
 """etcd_service's safety behaviour on a real 3-member lab cluster:
 rolling restarts (SAFETY-11, SAFETY-12), no fresh bootstrap next to data
-(SAFETY-2), no "new" while a planned peer answers (SAFETY-1)."""
+(SAFETY-2), no "new" while a planned peer answers (SAFETY-1), drifted modes
+(SAFETY-19), certificate renewal inside the window (SAFETY-17); then, on the
+same cluster (issue 5), renew_certs.yml while a writer
+(molecule/shared/files/writer.py, the collection's own gateway client) puts
+sequenced keys through every member, with no failed request, and
+rotate_ca.yml replacing the CA."""
 from __future__ import annotations
 
 import datetime
 import json
 import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.lab
 
+ROOT = Path(__file__).resolve().parents[2]
 PKI = "/etc/etcd/pki"
 RESTARTED = re.compile(r"^TASK \[quorum\.etcd\.etcd_service : Restart (\S+)\]", re.M)
 ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
@@ -161,3 +170,91 @@ def test_certificates_are_renewed_inside_the_window_only_and_keep_their_keys(clu
     again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
     assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
     assert not RESTARTED.findall(again.output), again
+
+
+def verifies_against(host_sh, host, cafile):
+    """Whether the certificate etcd serves on its client port verifies against cafile."""
+    return host_sh(host, f"openssl s_client -connect 127.0.0.1:2379 -CAfile {cafile} -cert {PKI}/admin.crt "
+                         f"-key {PKI}/admin.key -verify_return_error </dev/null >/dev/null 2>&1").returncode == 0
+
+
+def start_writer(host_sh, docker_cp, host):
+    host_sh(host, "rm -rf /root/writer && mkdir -p /root/writer")
+    docker_cp(str(ROOT / "molecule/shared/files/writer.py"), f"{host}:/root/writer/writer.py")
+    docker_cp(str(ROOT / "plugins/module_utils/etcd_client.py"), f"{host}:/root/writer/etcd_client.py")
+    urls = [m["clientURLs"][0] for m in json.loads(host_sh(host, f"{ETCDCTL} member list -w json").stdout)["members"]]
+    subprocess.run(["docker", "exec", "-d", host, "python3", "/root/writer/writer.py", ",".join(urls), PKI,
+                    "/root/writer/report.json", "/root/writer/stop", "600", "100000"], check=True, timeout=60)
+
+
+def stop_writer(host_sh, host):
+    host_sh(host, "touch /root/writer/stop")
+    for _ in range(60):  # bounded: the writer finishes its put and exits
+        out = host_sh(host, "cat /root/writer/report.json 2>/dev/null").stdout
+        if out:
+            return json.loads(out)
+        time.sleep(1)
+    raise AssertionError("the writer wrote no report")
+
+
+def test_renew_certs_serves_new_certificates_without_a_failed_request(cluster, ansible_playbook, host_sh, docker_cp,
+                                                                      capsys):
+    """Issue 5: renewal on request, one member at a time, keys kept (SAFETY-12, SAFETY-17)."""
+    hosts, inv = cluster
+    before = {h: served_certificate(host_sh, h) for h in hosts}
+    keys = key_digests(host_sh, hosts)
+    start_writer(host_sh, docker_cp, hosts[0])
+    time.sleep(2)
+    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", playbook="playbooks/renew_certs.yml")
+    report = stop_writer(host_sh, hosts[0])
+    assert run.rc == 0, run
+    assert sorted(RESTARTED.findall(run.output)) == sorted(hosts), run  # one member at a time, each once
+    for h in hosts:
+        after = served_certificate(host_sh, h)
+        assert after["serial"] != before[h]["serial"] and days_left(after) > 300, (h, before[h], after)
+    assert key_digests(host_sh, hosts) == keys
+    # No request failed, and every acknowledged write is on every member.
+    assert report["acked"] and not report["failed"], report["failed"]
+    for h in hosts:
+        present = set(host_sh(h, f"{ETCDCTL} get --consistency=s --prefix /writer/ --keys-only").stdout.split())
+        missing = [s for s in report["acked"] if "/writer/%07d" % s not in present]
+        assert not missing, (h, missing[:5])
+    with capsys.disabled():
+        print(f"\nrenew_certs.yml under writes: {report['attempts']} attempts in {report['seconds']} s, "
+              f"{len(report['acked'])} acknowledged, {len(report['failed'])} failed, {report['failovers']} fail-overs")
+
+
+def test_rotate_ca_replaces_the_trust(cluster, ansible_playbook, host_sh, capsys):
+    """Issue 5: the CA is replaced in three rolling steps; the old CA is kept on
+    the controller and no longer trusted (SAFETY-17)."""
+    hosts, inv = cluster
+    ca_dir = inv.parent / "etcd-pki" / "svc"
+    old_ca = ca_dir.joinpath("ca.crt").read_text()
+    host_sh(hosts[0], f"cp {PKI}/ca.crt /root/old-ca.crt && cp {PKI}/admin.crt /root/old-admin.crt "
+                      f"&& cp {PKI}/admin.key /root/old-admin.key")
+    keys = key_digests(host_sh, hosts)
+    started = time.monotonic()
+    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", playbook="playbooks/rotate_ca.yml")
+    elapsed = time.monotonic() - started
+    assert run.rc == 0, run
+    with capsys.disabled():
+        print(f"\nrotate_ca.yml, 3 members: {elapsed:.1f} s")
+    new_ca = ca_dir.joinpath("ca.crt").read_text()
+    assert new_ca != old_ca
+    retired = list(ca_dir.glob("retired-*/ca.crt"))
+    assert len(retired) == 1 and retired[0].read_text() == old_ca, retired  # the old CA kept on the controller
+    assert not (ca_dir / "next").exists() and not (ca_dir / "previous").exists()
+    for h in hosts:
+        assert host_sh(h, f"cat {PKI}/ca.crt").stdout.strip() == new_ca.strip(), h  # the new CA alone
+        assert verifies_against(host_sh, h, f"{PKI}/ca.crt"), h
+        assert days_left(served_certificate(host_sh, h)) > 300, h
+    assert not verifies_against(host_sh, hosts[0], "/root/old-ca.crt")
+    assert key_digests(host_sh, hosts) == keys
+    refused = host_sh(hosts[0], f"etcdctl --cacert {PKI}/ca.crt --cert /root/old-admin.crt --key /root/old-admin.key "
+                                "--endpoints https://127.0.0.1:2379 --command-timeout 5s get /x")
+    assert refused.returncode != 0, refused  # a client certificate of the old CA is refused
+    assert host_sh(hosts[0], f"{ETCDCTL} put /rotated yes").returncode == 0
+    for h in hosts:
+        assert host_sh(h, f"{ETCDCTL} get --consistency=s --print-value-only /rotated").stdout.strip() == "yes", h
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
