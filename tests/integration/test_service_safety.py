@@ -201,7 +201,11 @@ def test_renew_certs_serves_new_certificates_without_a_failed_request(cluster, a
                                                                       capsys):
     """Issue 5: renewal on request, one member at a time, keys kept (SAFETY-12, SAFETY-17)."""
     hosts, inv = cluster
+    short = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "-e", "etcd_tls_cert_valid_days=2",
+                             "-e", "etcd_tls_renew_days=1", "-e", "etcd_tls_force_renew=true")
+    assert short.rc == 0, short
     before = {h: served_certificate(host_sh, h) for h in hosts}
+    assert all(0 < days_left(c) <= 3 for c in before.values()), before  # short-lived certificates served
     keys = key_digests(host_sh, hosts)
     start_writer(host_sh, docker_cp, hosts[0])
     time.sleep(2)
