@@ -658,3 +658,22 @@ def client_from_module(module):
             connect_timeout=p["connect_timeout"], timeout=p["timeout"])
     except EtcdError as exc:
         module.fail_json(msg=str(exc))
+
+
+def run_module(extra_spec, run):
+    """The main() of a module that needs no more than the connection options
+    plus ``extra_spec``: check mode supported, ``run(module, client)`` returns
+    the result, and any EtcdError becomes one fail_json. AnsibleModule is
+    imported here so that this file stays importable without Ansible."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    argument_spec = etcd_argument_spec()
+    argument_spec.update(extra_spec)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_together=ETCD_REQUIRED_TOGETHER, required_by=ETCD_REQUIRED_BY)
+    client = client_from_module(module)
+    try:
+        result = run(module, client)
+    except EtcdError as exc:
+        module.fail_json(msg="etcd error: %s" % exc, changed=False)
+    module.exit_json(**result)

@@ -76,13 +76,8 @@ remaining:
   sample: []
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
-    ETCD_REQUIRED_BY,
-    ETCD_REQUIRED_TOGETHER,
-    EtcdError,
-    client_from_module,
-    etcd_argument_spec,
+    run_module,
 )
 
 
@@ -107,21 +102,7 @@ def run(module, client):
 
 
 def main():
-    argument_spec = etcd_argument_spec()
-    argument_spec.update(alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"],
-                                     default=["NOSPACE"]))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=ETCD_REQUIRED_TOGETHER,
-        required_by=ETCD_REQUIRED_BY,
-    )
-    client = client_from_module(module)
-    try:
-        result = run(module, client)
-    except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
-    module.exit_json(**result)
+    run_module(dict(alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"], default=["NOSPACE"])), run)
 
 
 if __name__ == "__main__":

@@ -76,14 +76,9 @@ current_revision:
   sample: 4711
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
-    ETCD_REQUIRED_BY,
-    ETCD_REQUIRED_TOGETHER,
     EtcdCompacted,
-    EtcdError,
-    client_from_module,
-    etcd_argument_spec,
+    run_module,
 )
 
 
@@ -113,21 +108,8 @@ def run(module, client):
 
 
 def main():
-    argument_spec = etcd_argument_spec()
-    argument_spec.update(revision=dict(type="int", default=0),
-                         physical=dict(type="bool", default=True))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=ETCD_REQUIRED_TOGETHER,
-        required_by=ETCD_REQUIRED_BY,
-    )
-    client = client_from_module(module)
-    try:
-        result = run(module, client)
-    except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
-    module.exit_json(**result)
+    run_module(dict(revision=dict(type="int", default=0),
+                    physical=dict(type="bool", default=True)), run)
 
 
 if __name__ == "__main__":

@@ -96,13 +96,8 @@ members:
        db_size_in_use: 61440, free_percent: 99.8, defragmented: true, db_size_after: 69632}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
-    ETCD_REQUIRED_BY,
-    ETCD_REQUIRED_TOGETHER,
-    EtcdError,
-    client_from_module,
-    etcd_argument_spec,
+    run_module,
 )
 
 
@@ -143,21 +138,8 @@ def run(module, client):
 
 
 def main():
-    argument_spec = etcd_argument_spec()
-    argument_spec.update(min_free_percent=dict(type="int", default=10),
-                         force=dict(type="bool", default=False))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=ETCD_REQUIRED_TOGETHER,
-        required_by=ETCD_REQUIRED_BY,
-    )
-    client = client_from_module(module)
-    try:
-        result = run(module, client)
-    except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
-    module.exit_json(**result)
+    run_module(dict(min_free_percent=dict(type="int", default=10),
+                    force=dict(type="bool", default=False)), run)
 
 
 if __name__ == "__main__":

@@ -190,13 +190,9 @@ endpoints:
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
-    ETCD_REQUIRED_BY,
-    ETCD_REQUIRED_TOGETHER,
     EtcdError,
-    client_from_module,
-    etcd_argument_spec,
+    run_module,
 )
 
 _EMPTY = {
@@ -302,23 +298,9 @@ def run(module, client):
 
 
 def main():
-    argument_spec = etcd_argument_spec()
-    argument_spec.update(cluster=dict(type="bool", default=False),
-                         tolerate_down=dict(type="list", elements="str", default=[]),
-                         tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"],
-                                              default=[]))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=ETCD_REQUIRED_TOGETHER,
-        required_by=ETCD_REQUIRED_BY,
-    )
-    client = client_from_module(module)
-    try:
-        result = run(module, client)
-    except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
-    module.exit_json(**result)
+    run_module(dict(cluster=dict(type="bool", default=False),
+                    tolerate_down=dict(type="list", elements="str", default=[]),
+                    tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"], default=[])), run)
 
 
 if __name__ == "__main__":
