@@ -40,8 +40,12 @@ options:
     aliases: [key]
   username:
     description:
-      - etcd user name, when etcd authentication is enabled. A token is requested
-        from C(/v3/auth/authenticate) and sent with each request.
+      - etcd user name. A token is requested from C(/v3/auth/authenticate) and sent
+        with each request. While etcd authentication is disabled the requests go
+        without a token, so the same credentials can be passed before and after
+        auth is turned on.
+      - Once auth is on, etcd's HTTP gateway refuses client certificates that have a
+        CommonName; use a CN-less O(client_cert) with O(username).
     type: str
     aliases: [user]
   password:

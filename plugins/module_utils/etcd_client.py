@@ -25,6 +25,10 @@ from urllib.parse import urlsplit
 
 UINT64_MAX = (1 << 64) - 1
 
+# A user name nobody has: etcd 3.4 has no /v3/auth/status, so whether
+# authentication is enabled is read from how etcd refuses this user.
+_PROBE_USER = "quorum.etcd auth probe (no such user)"
+
 
 # --------------------------------------------------------------------------
 # Exceptions
@@ -60,6 +64,10 @@ class EtcdTLSError(EtcdError):
 
 class EtcdAuthError(EtcdError):
     """Authentication or permission error."""
+
+
+class EtcdAuthNotEnabled(EtcdAuthError):
+    """etcd authentication is disabled (answer to /v3/auth/authenticate)."""
 
 
 class EtcdProtocolError(EtcdError):
@@ -114,6 +122,39 @@ class EtcdNoSpace(EtcdRequestError):
     """The backend quota is exhausted (a NOSPACE alarm is active)."""
 
 
+class EtcdUserNotFound(EtcdRequestError):
+    """No etcd user of that name."""
+
+
+class EtcdRoleNotFound(EtcdRequestError):
+    """No etcd role of that name."""
+
+
+class EtcdUserExists(EtcdRequestError):
+    """A user of that name already exists."""
+
+
+class EtcdRoleExists(EtcdRequestError):
+    """A role of that name already exists."""
+
+
+class EtcdRoleNotGranted(EtcdRequestError):
+    """The role is not granted to the user (revoke)."""
+
+
+class EtcdPermissionNotGranted(EtcdRequestError):
+    """The role has no permission with that key and range end (revoke)."""
+
+
+class EtcdRootUserMissing(EtcdRequestError):
+    """Auth enable refused: no user ``root``, or it lacks the role ``root``."""
+
+
+class EtcdAuthManagementRefused(EtcdRequestError):
+    """etcd refused to delete the root user or role, or to revoke the root
+    role from the root user, while authentication is enabled."""
+
+
 # (substring of etcd's error message, exception class); first match wins.
 _MESSAGE_MAP = (
     ("no leader", EtcdNoLeader),
@@ -133,9 +174,24 @@ _MESSAGE_MAP = (
     ("authentication failed", EtcdAuthError),
     ("permission denied", EtcdAuthError),
     ("user name is empty", EtcdAuthError),
-    ("user name not found", EtcdAuthError),
-    ("authentication is not enabled", EtcdAuthError),
+    ("authentication is not enabled", EtcdAuthNotEnabled),
+    ("user name not found", EtcdUserNotFound),
+    ("role name not found", EtcdRoleNotFound),
+    ("user name already exists", EtcdUserExists),
+    ("role name already exists", EtcdRoleExists),
+    ("role is not granted to the user", EtcdRoleNotGranted),
+    ("permission is not granted to the role", EtcdPermissionNotGranted),
+    ("root user does not exist", EtcdRootUserMissing),
+    ("root user does not have root role", EtcdRootUserMissing),
+    ("invalid auth management", EtcdAuthManagementRefused),
 )
+
+# Answers meaning "this request needs a (new) token": auth was enabled after
+# this client found it disabled, the token expired or was invalidated (password
+# change, auth disabled and enabled again), or the auth store changed between
+# the token check and the apply. Such a request was not applied: one fresh
+# authentication and one retry are safe.
+_TOKEN_RETRY_MESSAGES = ("user name is empty", "invalid auth token", "revision of auth store is old")
 
 # TLS alerts a server sends when it does not accept our client certificate.
 _CLIENT_CERT_ALERTS = ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
@@ -320,6 +376,52 @@ def quorum(size):
     return size // 2 + 1
 
 
+# Permission.Type: the gateway sends the enum name and omits READ (0), the
+# default value; numbers are accepted too.
+PERM_TYPES = ("read", "write", "readwrite")
+_PERM_TYPE_BY_WIRE = {"READ": "read", "WRITE": "write", "READWRITE": "readwrite", 0: "read", 1: "write", 2: "readwrite"}
+
+
+def prefix_range_end(key):
+    """The range end that makes ``key`` a prefix, as etcd computes it
+    (clientv3.GetPrefixRangeEnd): drop trailing 0xff bytes, then add one to
+    the last byte. An empty key, or one of only 0xff bytes, gives "\\x00",
+    which etcd reads as "every key from ``key`` on".
+
+    ``key`` is bytes or str; the result has the same type. A str is taken as
+    UTF-8 with surrogate escapes, so any key survives the round trip."""
+    as_text = not isinstance(key, bytes)
+    raw = _bytes(key) if as_text else key
+    stripped = raw.rstrip(b"\xff")
+    end = stripped[:-1] + bytes(bytearray([stripped[-1] + 1])) if stripped else b"\x00"
+    return _text(end) if as_text else end
+
+
+def parse_permission(raw):
+    """Normalise one gateway permission: {"key", "range_end", "type"}.
+
+    Keys are base64 on the wire; an empty range end (one key only) and the
+    READ type are omitted from the JSON. 3.4 and 3.5 both use the proto
+    field names (``range_end``, ``permType``); the other spellings are
+    accepted as well."""
+    raw = raw or {}
+    wire = raw.get("permType", raw.get("perm_type", 0))
+    if isinstance(wire, str):
+        wire = int(wire) if wire.strip().isdigit() else wire.strip().upper()
+    ptype = _PERM_TYPE_BY_WIRE.get(wire)
+    if ptype is None:
+        raise EtcdProtocolError("unknown permission type %r in a role's permissions" % (wire,))
+    return {
+        "key": _unb64(raw.get("key")),
+        "range_end": _unb64(raw.get("range_end", raw.get("rangeEnd"))),
+        "type": ptype,
+    }
+
+
+def parse_permissions(data):
+    return [parse_permission(p) for p in ((data or {}).get("perm") or [])]
+
+
 # --------------------------------------------------------------------------
 # Client
 # --------------------------------------------------------------------------
@@ -360,6 +462,7 @@ class EtcdClient(object):
         self.timeout = float(timeout)
         self.current = 0
         self._tokens = {}
+        self._no_auth_status = False  # etcd 3.4: no /v3/auth/status
         self._ssl_context = None
         if any(ep.startswith("https://") for ep in self.endpoints) or ca_cert or client_cert:
             self._ssl_context = self._make_ssl_context()
@@ -382,8 +485,9 @@ class EtcdClient(object):
                                       % (self.client_cert, self.client_key, _reason(exc)))
         return ctx
 
-    def _raw(self, endpoint, method, path, body=None, auth=True):
-        """One HTTP exchange with one endpoint. Returns (status, bytes)."""
+    def _raw(self, endpoint, method, path, body=None, token=None):
+        """One HTTP exchange with one endpoint, with ``token`` (when not
+        empty) as the Authorization header. Returns (status, bytes)."""
         scheme, host, port = validate_url(endpoint)
         if scheme == "https":
             conn = http_client.HTTPSConnection(host, port, timeout=self.connect_timeout, context=self._ssl_context)
@@ -394,8 +498,8 @@ class EtcdClient(object):
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        if auth and self.username:
-            headers["Authorization"] = self._token(endpoint)
+        if token:
+            headers["Authorization"] = token
         connected = False
         try:
             try:
@@ -432,14 +536,23 @@ class EtcdClient(object):
             raise EtcdUnreachable("cannot reach endpoint (%s)" % _reason(exc), endpoint)
 
     def _token(self, endpoint):
+        """The token for ``endpoint``, authenticating once. With ``username``
+        set on a cluster whose authentication is disabled, etcd answers
+        "authentication is not enabled": the empty token is remembered and
+        requests go without one (call_endpoint authenticates again when etcd
+        later asks for a user), so callers can always pass credentials."""
         token = self._tokens.get(endpoint)
         if token is None:
             status, raw = self._raw(endpoint, "POST", "/v3/auth/authenticate",
-                                    {"name": self.username, "password": self.password}, auth=False)
-            data = self._decode(endpoint, status, raw)
-            token = data.get("token")
-            if not token:
-                raise EtcdAuthError("authenticate returned no token (is auth enabled?)", endpoint)
+                                    {"name": self.username, "password": self.password})
+            try:
+                data = self._decode(endpoint, status, raw)
+            except EtcdAuthNotEnabled:
+                token = ""
+            else:
+                token = data.get("token")
+                if not token:
+                    raise EtcdAuthError("authenticate returned no token", endpoint)
             self._tokens[endpoint] = token
         return token
 
@@ -457,22 +570,39 @@ class EtcdClient(object):
 
     def call_endpoint(self, endpoint, path, body=None, method="POST"):
         """One request to one given endpoint, no failover."""
-        status, raw = self._raw(endpoint, method, path, body)
-        if self.username and status == 401:
-            # Simple tokens expire (default TTL 5 min): authenticate once more.
+        status, raw = self._send(endpoint, method, path, body)
+        if self.username and _wants_new_token(status, raw):
+            # The token expired or was invalidated, or authentication was
+            # enabled since this client found it disabled: etcd did not apply
+            # the request, so authenticate once more and send it again, once.
             self._tokens.pop(endpoint, None)
-            status, raw = self._raw(endpoint, method, path, body)
+            status, raw = self._send(endpoint, method, path, body)
         return self._decode(endpoint, status, raw)
+
+    def _send(self, endpoint, method, path, body):
+        # An empty token: authentication is disabled, the request goes without.
+        token = self._token(endpoint) if self.username else None
+        return self._raw(endpoint, method, path, body, token=token)
+
+    def call_anonymous(self, path, body=None, failover_on=(EtcdUnreachable,)):
+        """POST without a token (authenticate, probes), with failover."""
+        def once(endpoint):
+            status, raw = self._raw(endpoint, "POST", path, body)
+            return self._decode(endpoint, status, raw)
+        return self._failover(once, failover_on)
 
     def call(self, path, body=None, method="POST", failover_on=(EtcdUnreachable,)):
         """Request with failover: try the current endpoint, then the others."""
+        return self._failover(lambda endpoint: self.call_endpoint(endpoint, path, body, method), failover_on)
+
+    def _failover(self, request, failover_on):
         errors = []
         n = len(self.endpoints)
         for i in range(n):
             idx = (self.current + i) % n
             endpoint = self.endpoints[idx]
             try:
-                data = self.call_endpoint(endpoint, path, body, method)
+                data = request(endpoint)
             except failover_on as exc:
                 errors.append(exc)
                 continue
@@ -586,6 +716,139 @@ class EtcdClient(object):
         value = data.get("health")
         return value in (True, "true"), data.get("reason") or ""
 
+    # -- auth API ----------------------------------------------------------
+    #
+    # Request field names differ per call (proto field names): user/get,
+    # user/delete, user/changepw and user/revoke take "name"; user/grant
+    # takes "user" and "role"; role/add and role/grant take "name"; role/get,
+    # role/delete and role/revoke take "role". Both 3.4 and 3.5 answer an
+    # empty list as a missing field.
+
+    def auth_status(self):
+        """True when etcd authentication is enabled.
+
+        etcd 3.5 has /v3/auth/status (it answers anonymous callers "user name
+        is empty" and non-root users "permission denied" when enabled; both
+        can only happen with authentication on). etcd 3.4's gateway has no
+        such path (404), so an authentication of a user that does not exist
+        is tried instead: "authentication is not enabled" or "authentication
+        failed"."""
+        if self._no_auth_status:
+            return self._probe_auth_enabled()
+        try:
+            data = self.call("/v3/auth/status", {})
+        except EtcdProtocolError as exc:
+            if exc.http_status != 404:
+                raise
+            self._no_auth_status = True
+            return self._probe_auth_enabled()
+        except EtcdAuthError as exc:
+            low = exc.message.lower()
+            if "user name is empty" in low or "permission denied" in low:
+                return True
+            raise
+        return data.get("enabled") in (True, "true")
+
+    def _probe_auth_enabled(self):
+        try:
+            self.call_anonymous("/v3/auth/authenticate", {"name": _PROBE_USER, "password": _PROBE_USER})
+        except EtcdAuthNotEnabled:
+            return False
+        except EtcdAuthError as exc:
+            if "authentication failed" in exc.message.lower():
+                return True
+            raise
+        return True
+
+    def auth_enable(self):
+        data = self.call("/v3/auth/enable", {})
+        self._tokens.clear()  # "no token needed" no longer holds
+        return parse_header(data)
+
+    def auth_disable(self):
+        data = self.call("/v3/auth/disable", {})
+        self._tokens.clear()  # etcd dropped every token
+        return parse_header(data)
+
+    def check_password(self, name, password):
+        """True when ``name`` / ``password`` authenticate. Only meaningful
+        with authentication enabled: otherwise EtcdAuthNotEnabled is raised."""
+        try:
+            data = self.call_anonymous("/v3/auth/authenticate", {"name": name, "password": password})
+        except EtcdAuthNotEnabled:
+            raise
+        except EtcdAuthError as exc:
+            if "authentication failed" in exc.message.lower():
+                return False
+            raise
+        return bool(data.get("token"))
+
+    def user_list(self):
+        return sorted((self.call("/v3/auth/user/list", {}).get("users") or []))
+
+    def user_get(self, name):
+        """The user's role names, or None when there is no such user."""
+        try:
+            data = self.call("/v3/auth/user/get", {"name": name})
+        except EtcdUserNotFound:
+            return None
+        return sorted(data.get("roles") or [])
+
+    def user_add(self, name, password):
+        return parse_header(self.call("/v3/auth/user/add", {"name": name, "password": password}))
+
+    def user_delete(self, name):
+        return parse_header(self.call("/v3/auth/user/delete", {"name": name}))
+
+    def user_change_password(self, name, password):
+        """etcd invalidates the user's tokens; when it is this client's own
+        user, the client goes on with the new password."""
+        data = self.call("/v3/auth/user/changepw", {"name": name, "password": password})
+        if self.username is not None and name == self.username:
+            self.password = password
+            self._tokens.clear()
+        return parse_header(data)
+
+    def user_grant_role(self, user, role):
+        return parse_header(self.call("/v3/auth/user/grant", {"user": user, "role": role}))
+
+    def user_revoke_role(self, user, role):
+        return parse_header(self.call("/v3/auth/user/revoke", {"name": user, "role": role}))
+
+    def role_list(self):
+        return sorted((self.call("/v3/auth/role/list", {}).get("roles") or []))
+
+    def role_get(self, name):
+        """The role's permissions (see parse_permission), or None when there
+        is no such role."""
+        try:
+            data = self.call("/v3/auth/role/get", {"role": name})
+        except EtcdRoleNotFound:
+            return None
+        return parse_permissions(data)
+
+    def role_add(self, name):
+        return parse_header(self.call("/v3/auth/role/add", {"name": name}))
+
+    def role_delete(self, name):
+        return parse_header(self.call("/v3/auth/role/delete", {"role": name}))
+
+    def role_grant_permission(self, role, key, range_end, perm_type):
+        """Grant (or, for the same key and range end, change the type of) a
+        permission. ``range_end`` empty: the key alone; see prefix_range_end."""
+        if perm_type not in PERM_TYPES:
+            raise EtcdConfigError("permission type %r is not one of %s" % (perm_type, ", ".join(PERM_TYPES)))
+        perm = {"key": _b64(key), "permType": perm_type.upper()}
+        if range_end:
+            perm["range_end"] = _b64(range_end)
+        return parse_header(self.call("/v3/auth/role/grant", {"name": role, "perm": perm}))
+
+    def role_revoke_permission(self, role, key, range_end):
+        body = {"role": role, "key": _b64(key)}
+        if range_end:
+            body["range_end"] = _b64(range_end)
+        return parse_header(self.call("/v3/auth/role/revoke", body))
+
     # -- KV (used by tests) ------------------------------------------------
 
     def put(self, key, value):
@@ -603,10 +866,45 @@ class EtcdClient(object):
         return _int(data.get("deleted"))
 
 
+def _bytes(text):
+    """str -> bytes: UTF-8, surrogate escapes back to the bytes they stand for."""
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+
+
+def _text(raw):
+    """bytes -> str without loss: bytes that are not UTF-8 become surrogate escapes."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _b64(text):
-    if not isinstance(text, bytes):
-        text = text.encode("utf-8")
-    return base64.b64encode(text).decode("ascii")
+    return base64.b64encode(_bytes(text)).decode("ascii")
+
+
+def _unb64(value):
+    """Decode a base64 bytes field of the gateway JSON (missing = empty)."""
+    if not value:
+        return ""
+    try:
+        return _text(base64.b64decode(value))
+    except (TypeError, ValueError):
+        raise EtcdProtocolError("field %r is not base64" % (value,))
+
+
+def display_key(text):
+    """A key for messages and results: bytes that are not UTF-8 shown as \\xNN."""
+    return _bytes(text).decode("utf-8", "backslashreplace")
+
+
+def _wants_new_token(status, raw):
+    """True when an answer says the request needs a (new) token."""
+    if status == 401:
+        return True
+    if status < 400:
+        return False
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    low = (raw or "").lower()
+    return any(msg in low for msg in _TOKEN_RETRY_MESSAGES)
 
 
 def _reason(exc):

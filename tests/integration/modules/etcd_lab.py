@@ -34,6 +34,9 @@ MODULES = {
     "etcd_alarm": "plugins/modules/etcd_alarm.py",
     "etcd_compaction": "plugins/modules/etcd_compaction.py",
     "etcd_defrag": "plugins/modules/etcd_defrag.py",
+    "etcd_auth": "plugins/modules/etcd_auth.py",
+    "etcd_auth_role": "plugins/modules/etcd_auth_role.py",
+    "etcd_auth_user": "plugins/modules/etcd_auth_user.py",
 }
 
 sys.path.insert(0, str(REPO / "plugins" / "module_utils"))
