@@ -5,7 +5,7 @@ client would, and say what happened to each attempt (SAFETY-18).
 Usage: tls_attempts.py HOST PORT DIR client|peer
 DIR holds ca.crt (the cluster CA), good.crt/good.key (a certificate the
 listener should accept), other.crt/other.key (signed by another CA) and
-optionally alt.crt/alt.key (of the right CA, to be refused all the same).
+optionally alt-<label>.crt/.key (of the right CA, to be refused all the same).
 Prints one JSON object: attempt name -> {"outcome", "detail"} where outcome
 is "ok" (HTTP 200 from /version on a client port, /members on a peer
 port), "refused" (the server answered with a TLS
@@ -100,10 +100,12 @@ def main():
         "weak_cipher": context(directory, "good", max_version=ssl.TLSVersion.TLSv1_2, ciphers=weak),
         "good": context(directory, "good"),
     }
-    if os.path.exists(os.path.join(directory, "alt.crt")):
-        # A certificate of the right CA that the listener should still refuse
-        # (on a peer port with peer-cert-allowed-hostname: one without the name).
-        attempts["alt_cert"] = context(directory, "alt")
+    # Certificates of the right CA that the listener must still refuse, as
+    # alt-<label>.crt/.key (on a peer port: one without the allowed name, a
+    # member's certificate used from another host).
+    for name in sorted(os.listdir(directory)):
+        if name.startswith("alt-") and name.endswith(".crt"):
+            attempts["alt_" + name[4:-4]] = context(directory, name[:-4])
     print(json.dumps({name: attempt(host, port, kind, ctx) for name, ctx in attempts.items()}, indent=1, sort_keys=True))
 
 
