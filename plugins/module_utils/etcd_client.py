@@ -654,8 +654,16 @@ class EtcdClient(object):
         data = self.call("/v3/cluster/member/remove", {"ID": id_str(member_id)})
         return parse_members(data)
 
-    def member_promote(self, member_id):
-        data = self.call("/v3/cluster/member/promote", {"ID": id_str(member_id)})
+    def member_promote(self, member_id, endpoint=None):
+        """Promote a learner. ``endpoint`` sends the request to that member
+        only (the leader's client URL: etcd 3.5 forwards a promotion from a
+        follower to the leader without the caller's identity, which fails
+        with "user name is empty" once auth is enabled)."""
+        body = {"ID": id_str(member_id)}
+        if endpoint:
+            data = self.call_endpoint(endpoint, "/v3/cluster/member/promote", body)
+        else:
+            data = self.call("/v3/cluster/member/promote", body)
         return parse_members(data)
 
     def move_leader(self, leader_endpoint, target_id):

@@ -338,6 +338,17 @@ def member_statuses(client, members):
     return found
 
 
+def leader_client_url(client):
+    """Client URL of the current leader, or None when it cannot be told (the
+    request then goes through the usual endpoints)."""
+    try:
+        leader_id = client.status()["leader_id"]
+        leader = next((m for m in client.member_list()[1] if m["id"] == leader_id), None)
+    except EtcdError:
+        return None
+    return leader["client_urls"][0] if leader and leader["client_urls"] else None
+
+
 def started_members(client, members):
     """IDs of members whose client URL answers a status with a leader."""
     return set(member_statuses(client, members))
@@ -478,7 +489,8 @@ def run(module, client):
             client.prefer_last(target["client_urls"])
             after = retrying("removing %s" % _label(target), lambda: client.member_remove(target["id"]), params)
         elif action == "promote":
-            after = retrying("promoting %s" % _label(target), lambda: client.member_promote(target["id"]), params)
+            after = retrying("promoting %s" % _label(target),
+                             lambda: client.member_promote(target["id"], endpoint=leader_client_url(client)), params)
             member = next((m for m in after if m["id"] == target["id"]), member)
 
     result.update(member=member, members=after)

@@ -175,3 +175,26 @@ def test_move_leadership_refused_without_a_started_successor_or_a_transfer():
     client = FakeLeaderClient("1", {"1": 50, "2": 50, "3": 50}, refuse=True)
     with pytest.raises(em.Refused, match="nothing was removed"):
         em.move_leadership(client, THREE, THREE[0], FAST)
+
+
+class FakeStatusClient:
+    """status() and member_list() of a cluster whose leader is member 2."""
+
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def status(self, endpoint=None):
+        if self.fail:
+            raise em.EtcdError("unreachable")
+        return {"leader_id": "2", "member_id": "1"}
+
+    def member_list(self):
+        return {}, [{"id": "1", "client_urls": ["https://10.0.0.1:2379"]},
+                    {"id": "2", "client_urls": ["https://10.0.0.2:2379", "https://[fd00::2]:2379"]}]
+
+
+def test_promotion_goes_to_the_leader_or_falls_back():
+    # etcd 3.5 loses the caller's identity when a follower forwards a promotion
+    # to the leader (auth on), so the module sends it to the leader itself.
+    assert em.leader_client_url(FakeStatusClient()) == "https://10.0.0.2:2379"
+    assert em.leader_client_url(FakeStatusClient(fail=True)) is None
