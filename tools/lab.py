@@ -304,12 +304,22 @@ def _binaries_from_pool(version: str, cache: str) -> dict:
     tree = os.path.join(dest, "tree")
     if not os.path.isdir(tree):
         os.makedirs(dest, exist_ok=True)
-        base = debian_mirror().rstrip("/")
+        # The machine's mirror first, then Debian's own (the pool is shared
+        # by every release; the pinned SHA-256 makes any source safe).
+        bases = list(dict.fromkeys([debian_mirror().rstrip("/"), "http://deb.debian.org/debian"]))
         for rel, sha in POOL_DEBS[version]:
             deb = os.path.join(dest, os.path.basename(rel))
             if not os.path.exists(deb):
-                with urllib.request.urlopen(f"{base}/{rel}", timeout=300) as resp:
-                    data = resp.read()
+                data, errors = None, []
+                for base in bases:
+                    try:
+                        with urllib.request.urlopen(f"{base}/{rel}", timeout=300) as resp:
+                            data = resp.read()
+                        break
+                    except OSError as exc:
+                        errors.append(f"{base}: {exc}")
+                if data is None:
+                    raise SystemExit(f"lab: cannot download {rel}: {'; '.join(errors)}")
                 got = hashlib.sha256(data).hexdigest()
                 if got != sha:
                     raise SystemExit(f"lab: {rel} has SHA-256 {got}, expected {sha}")
