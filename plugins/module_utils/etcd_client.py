@@ -966,6 +966,31 @@ def client_from_module(module):
         module.fail_json(msg=str(exc))
 
 
+def needs_root(module, exc, what):
+    """An EtcdAuthError met while reading ``what`` (users, roles): a refusal
+    ends the module with a hint that root's credentials are needed; any
+    other auth error goes on to run_module's handler."""
+    if "permission denied" not in exc.message.lower():
+        raise exc
+    module.fail_json(msg="etcd error: %s (managing %s needs the credentials of a user with the role root in "
+                         "username and password)" % (exc, what), changed=False)
+
+
+def apply_in_order(module, actions, do, describe):
+    """Carry out planned ``actions`` one after the other with ``do(action)``.
+    When one fails, warn which ones were already done (``describe(action)``),
+    then let the error reach run_module, which fails the module with it."""
+    done = []
+    try:
+        for action in actions:
+            do(action)
+            done.append(describe(action))
+    except EtcdError:
+        if done:
+            module.warn("changes made before the error: %s" % "; ".join(done))
+        raise
+
+
 def run_module(extra_spec, run):
     """The main() of a module that needs no more than the connection options
     plus ``extra_spec``: check mode supported, ``run(module, client)`` returns

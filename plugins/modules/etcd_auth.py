@@ -64,8 +64,8 @@ EXAMPLES = r'''
   quorum.etcd.etcd_auth:
     endpoints: [https://127.0.0.1:2379]
     ca_cert: /etc/etcd/pki/ca.crt
-    client_cert: /etc/etcd/pki/admin-nocn.crt
-    client_key: /etc/etcd/pki/admin-nocn.key
+    client_cert: /etc/etcd/pki/client.crt
+    client_key: /etc/etcd/pki/client.key
     username: root
     password: "{{ etcd_root_password }}"
     state: enabled

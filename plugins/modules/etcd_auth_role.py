@@ -96,8 +96,8 @@ EXAMPLES = r'''
   quorum.etcd.etcd_auth_role:
     endpoints: [https://127.0.0.1:2379]
     ca_cert: /etc/etcd/pki/ca.crt
-    client_cert: /etc/etcd/pki/admin-nocn.crt
-    client_key: /etc/etcd/pki/admin-nocn.key
+    client_cert: /etc/etcd/pki/client.crt
+    client_key: /etc/etcd/pki/client.key
     username: root
     password: "{{ etcd_root_password }}"
     name: patroni
@@ -165,9 +165,10 @@ auth_enabled:
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     PERM_TYPES,
     EtcdAuthError,
-    EtcdError,
+    apply_in_order,
     display_key,
     prefix_range_end,
+    needs_root,
     run_module,
 )
 
@@ -337,10 +338,7 @@ def run(module, client):
         enabled = client.auth_status()
         current = client.role_get(name)
     except EtcdAuthError as exc:
-        if "permission denied" not in exc.message.lower():
-            raise
-        module.fail_json(msg="etcd error: %s (managing roles needs the credentials of a user with the role "
-                             "root in username and password)" % exc, changed=False)
+        needs_root(module, exc, "roles")
     try:
         actions, final = plan(name, p["state"], current, enabled, permissions=p["permissions"],
                               purge=p["purge_permissions"])
@@ -353,15 +351,7 @@ def run(module, client):
         result["diff"] = dict(before=role_view(name, current), after=result["role"])
     if module.check_mode or not actions:
         return result
-    done = []
-    try:
-        for action in actions:
-            apply(client, action, name)
-            done.append(describe(action, name))
-    except EtcdError:
-        if done:
-            module.warn("changes made before the error: %s" % "; ".join(done))
-        raise
+    apply_in_order(module, actions, lambda action: apply(client, action, name), lambda action: describe(action, name))
     return result
 
 

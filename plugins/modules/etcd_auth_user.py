@@ -86,8 +86,8 @@ EXAMPLES = r'''
   quorum.etcd.etcd_auth_user:
     endpoints: [https://127.0.0.1:2379]
     ca_cert: /etc/etcd/pki/ca.crt
-    client_cert: /etc/etcd/pki/admin-nocn.crt
-    client_key: /etc/etcd/pki/admin-nocn.key
+    client_cert: /etc/etcd/pki/client.crt
+    client_key: /etc/etcd/pki/client.key
     username: root
     password: "{{ etcd_root_password }}"
     name: root
@@ -156,7 +156,8 @@ auth_enabled:
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdAuthError,
-    EtcdError,
+    apply_in_order,
+    needs_root,
     run_module,
 )
 
@@ -285,10 +286,7 @@ def run(module, client):
         if current is not None and password is not None and p["update_password"] == "always" and enabled:
             password_ok = client.check_password(name, password)
     except EtcdAuthError as exc:
-        if "permission denied" not in exc.message.lower():
-            raise
-        module.fail_json(msg="etcd error: %s (managing users needs the credentials of a user with the role "
-                             "root in username and password)" % exc, changed=False)
+        needs_root(module, exc, "users")
 
     try:
         actions, final, warnings = plan(name, p["state"], current, enabled, password=password,
@@ -312,16 +310,8 @@ def run(module, client):
         result["diff"] = dict(before=before, after=after)
     if module.check_mode or not actions:
         return result
-    done = []
-    try:
-        for action in actions:
-            apply(client, action, name, password)
-            done.append(describe(action, name))
-    except EtcdError:
-        # Say what was already done; run_module turns the error into fail_json.
-        if done:
-            module.warn("changes made before the error: %s" % "; ".join(done))
-        raise
+    apply_in_order(module, actions, lambda action: apply(client, action, name, password),
+                   lambda action: describe(action, name))
     return result
 
 

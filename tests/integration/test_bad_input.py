@@ -226,6 +226,41 @@ def test_bad_client_network(bad_run, members, network):
 
 
 # ---------------------------------------------------------------------------
+# 6. Security settings (issue 6; SAFETY-18, SAFETY-19, SAFETY-20). The lab's
+# default version (3.5.1) has neither tls-min-version (3.5.8) nor peer
+# allow-lists in its configuration file (3.5.14).
+
+PASSWORD = "never-Printed-7"
+
+SECURITY_CASES = {
+    "weak-cipher": ({"etcd_service_tls_cipher_suites": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                                        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]},
+                    ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "etcd_service_tls_cipher_suites"]),
+    "tls13-too-old": ({"etcd_service_tls_min_version": "TLS1.3"},
+                      ["etcd_service_tls_min_version=TLS1.3", "3.5.8", "etcd_install_version=3.5."]),
+    "allow-list-too-old": ({"etcd_service_peer_cert_allowed_hostname": "peers.example.test"},
+                           ["etcd_service_peer_cert_allowed_hostname", "3.5.14"]),
+    "auth-without-password": ({"etcd_cluster_auth_enabled": True},
+                              ["etcd_cluster_auth_enabled=true", "etcd_cluster_root_password"]),
+    "user-with-undeclared-role": ({"etcd_auth_users": [{"name": "app", "password": PASSWORD, "roles": ["ghost"]}]},
+                                  ["user app", '"ghost"', "etcd_auth_roles"]),
+    "bad-permission-type": ({"etcd_auth_roles": [{"name": "app", "permissions": [{"key": "/app/", "type": "all"}]}]},
+                            ["role app", '"all"', "readwrite"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECURITY_CASES))
+def test_bad_security_settings(bad_run, members, case):
+    settings, words = SECURITY_CASES[case]
+    result = bad_run({"etcd": members[:3]}, settings)
+    assert in_preflight(result), result
+    msg = only_message(result)
+    for word in words:
+        assert word in msg, f"{word!r} not in the message:\n{result}"
+    assert PASSWORD not in result.output, f"a password was printed:\n{result}"
+
+
+# ---------------------------------------------------------------------------
 # Found while writing these: `--tags` used to skip the up-front checks (SAFETY-20).
 
 

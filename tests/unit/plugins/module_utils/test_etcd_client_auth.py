@@ -435,3 +435,44 @@ def test_parse_permission_rejects_unknown_types_and_bad_base64():
     assert "'ADMIN'" in str(info.value)
     with pytest.raises(ec.EtcdProtocolError):
         ec.parse_permission({"key": "not base64!"})
+
+
+class _WarnModule:
+    def __init__(self):
+        self.warnings = []
+        self.failed = None
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def fail_json(self, **kw):
+        self.failed = kw
+        raise SystemExit(1)
+
+
+def test_apply_in_order_names_what_was_done_before_an_error():
+    done = []
+
+    def do(action):
+        if action == "c":
+            raise ec.EtcdRequestError("boom", "https://e:2379")
+        done.append(action)
+
+    module = _WarnModule()
+    with pytest.raises(ec.EtcdRequestError):
+        ec.apply_in_order(module, ["a", "b", "c", "d"], do, lambda a: "did " + a)
+    assert done == ["a", "b"]
+    assert module.warnings == ["changes made before the error: did a; did b"]
+    module = _WarnModule()
+    ec.apply_in_order(module, ["a"], lambda a: None, lambda a: a)
+    assert module.warnings == []
+
+
+def test_needs_root_explains_a_refusal_and_passes_other_errors_on():
+    module = _WarnModule()
+    with pytest.raises(SystemExit):
+        ec.needs_root(module, ec.EtcdAuthError("etcdserver: permission denied", "https://e:2379"), "roles")
+    assert "managing roles needs the credentials of a user with the role root" in module.failed["msg"]
+    other = ec.EtcdAuthError("etcdserver: user name is empty", "https://e:2379")
+    with pytest.raises(ec.EtcdAuthError):
+        ec.needs_root(_WarnModule(), other, "users")
