@@ -368,7 +368,9 @@ def parse_alarms(data):
         if kind in ("NONE", 0):
             continue
         out.append({"member_id": id_str(alarm.get("memberID")), "alarm": str(kind)})
-    return out
+    # etcd lists alarms in no fixed order; sorted, two reads of the same
+    # alarms compare equal (and diffs and reports stay stable).
+    return sorted(out, key=lambda a: (a["alarm"], a["member_id"]))
 
 
 def quorum(size):

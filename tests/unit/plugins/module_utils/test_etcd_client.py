@@ -259,3 +259,13 @@ def test_failover_mixed_errors_raise_the_server_answer():
     with pytest.raises(ec.EtcdNoLeader) as info:
         client.call("/v3/cluster/member/list", {}, failover_on=(ec.EtcdUnreachable, ec.EtcdNoLeader))
     assert "https://a:2379" in str(info.value) and "no leader" in str(info.value)
+
+
+def test_parse_alarms_is_ordered():
+    # etcd answers in no fixed order; two reads of the same alarms compare equal.
+    one = {"alarms": [{"memberID": "9", "alarm": "NOSPACE"}, {"memberID": "3", "alarm": "NOSPACE"},
+                      {"memberID": "5", "alarm": "CORRUPT"}]}
+    two = {"alarms": list(reversed(one["alarms"]))}
+    assert ec.parse_alarms(one) == ec.parse_alarms(two) == [
+        {"member_id": "5", "alarm": "CORRUPT"}, {"member_id": "3", "alarm": "NOSPACE"},
+        {"member_id": "9", "alarm": "NOSPACE"}]
