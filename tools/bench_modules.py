@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time quorum.etcd modules against a real local TLS etcd cluster.
 
 Starts three etcd members on loopback (tests/integration/modules/etcd_lab.py),
@@ -45,7 +44,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="quorum-etcd-bench-") as root:
         lab = etcd_lab.Lab(root)
         try:
-            t, _ = timed(lab.start)
+            t, _unused = timed(lab.start)
             print("etcd %s, 3 TLS members on %s.11-13, started in %.1f s" % (
                 lab.client().status()["version"], lab.prefix, t))
             # etcd refuses membership changes until the leader has been connected
@@ -66,17 +65,17 @@ def main():
                     assert add["_rc"] == 0 and add["changed"], add
                     rem = lab.run_module("etcd_member", dict(conn, peer_urls=[peer], state="absent"))
                     assert rem["_rc"] == 0 and rem["changed"], rem
-                t, _ = timed(add_remove)
+                t, _unused = timed(add_remove)
                 roundtrip.append(t)
 
                 client = lab.client([m.client_url for m in lab.members])
-                t, _ = timed(lambda: [client.status(endpoint=m.client_url) for m in lab.members])
+                t, _unused = timed(lambda: [client.status(endpoint=m.client_url) for m in lab.members])
                 c_status.append(t)
 
                 def client_add_remove():
-                    member, _ = client.member_add([peer.replace(":24", ":25")], is_learner=True)
+                    member, _unused = client.member_add([peer.replace(":24", ":25")], is_learner=True)
                     client.member_remove(member["id"])
-                t, _ = timed(client_add_remove)
+                t, _unused = timed(client_add_remove)
                 c_roundtrip.append(t)
 
             report("etcd_status_info, 3 endpoints (module)", status)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The quorum.etcd lab: everything a fresh Debian/Ubuntu machine needs to run
 the collection against local systemd containers, and the project's commands.
 
@@ -25,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,15 +92,73 @@ def run(cmd, check=True, capture=False, env=None, **kw):
 
 
 def ok(cmd) -> bool:
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 # --------------------------------------------------------------------------
-# Python venv
+# Python venvs: the main controller and the ansible-core matrix
 
-def requirements_hash() -> str:
-    with open(os.path.join(ROOT, "requirements.txt"), "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
+# The ansible-core releases the collection claims (meta/runtime.yml), oldest
+# first. The newest is the main venv (.venv, requirements.txt): the demo, the
+# lint stages, the integration tests and every Molecule scenario run on it.
+# Each older one gets a venv of its own (.venv-<version>, tests/matrix/) for
+# sanity and unit tests, and the oldest runs Molecule default as well.
+MATRIX = [
+    # (ansible-core line, requirements file, lowest controller Python)
+    ("2.19", "tests/matrix/ansible-core-2.19.txt", (3, 11)),
+    ("2.20", "tests/matrix/ansible-core-2.20.txt", (3, 12)),
+    ("2.21", "requirements.txt", (3, 12)),
+]
+NEWEST = MATRIX[-1][0]
+
+
+def venv_dir(core: str) -> str:
+    return VENV if core == NEWEST else f"{VENV}-{core}"
+
+
+def _python_version(exe: str):
+    try:
+        res = subprocess.run([exe, "-c", "import sys, ensurepip, venv; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    except OSError:
+        return None
+    if res.returncode != 0:
+        return None  # e.g. a pyenv shim for a version that is not the active one
+    major, minor = res.stdout.split()
+    return int(major), int(minor)
+
+
+def find_python(minimum) -> str:
+    """A controller Python >= minimum: $LAB_PYTHON, then python3.N on PATH,
+    then pyenv's and /usr/local's installs, newest first (ansible-core 2.20+
+    need 3.12+, while Debian bookworm's python3 is 3.11)."""
+    if os.environ.get("LAB_PYTHON"):
+        exe = os.environ["LAB_PYTHON"]
+        if (_python_version(exe) or (0, 0)) < minimum:
+            raise SystemExit(f"lab: LAB_PYTHON={exe} is not a Python >= {minimum[0]}.{minimum[1]} with venv")
+        return exe
+    candidates = [sys.executable, shutil.which("python3") or ""]
+    for minor in range(14, minimum[1] - 1, -1):
+        candidates += [shutil.which(f"python3.{minor}") or "", f"/usr/bin/python3.{minor}",
+                       f"/usr/local/bin/python3.{minor}"]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += glob.glob(os.path.join(pyenv_root, "versions", "3.*", "bin", "python3"))
+    found = []
+    for exe in dict.fromkeys(c for c in candidates if c and os.path.exists(c)):
+        version = _python_version(exe)
+        if version and version >= minimum:
+            found.append((version, exe))
+    if not found:
+        raise SystemExit(
+            f"lab: no Python >= {minimum[0]}.{minimum[1]} with venv/ensurepip found (ansible-core "
+            f"{NEWEST} needs it on the controller); install one (e.g. Debian trixie's python3.13) "
+            "and point LAB_PYTHON at it")
+    return max(found)[1]  # the newest that qualifies
+
+
+def _stamp_text(requirements: str, python: str) -> str:
+    with open(os.path.join(ROOT, requirements), "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest() + " " + python
 
 
 def apt_install(*packages: str) -> None:
@@ -113,22 +171,76 @@ def apt_install(*packages: str) -> None:
     run(["apt-get", "install", "-y", "-qq", *packages], env=env)
 
 
-def ensure_venv() -> None:
-    """Create .venv with the pinned requirements and re-exec inside it."""
-    stamp = os.path.join(VENV, ".requirements.sha256")
-    want = requirements_hash()
+def build_venv(core: str) -> str:
+    """Create or refresh the venv of one ansible-core line; return its python."""
+    requirements, minimum = next((r, m) for c, r, m in MATRIX if c == core)
+    venv = venv_dir(core)
+    py = os.path.join(venv, "bin", "python")
+    stamp = os.path.join(venv, ".requirements.sha256")
     have = open(stamp).read().strip() if os.path.exists(stamp) else ""
+    # A venv made by an older layout (another Python) is rebuilt, not patched.
+    version = _python_version(py) if os.path.exists(py) else None
+    if version is None or version < minimum:
+        shutil.rmtree(venv, ignore_errors=True)
+        base = find_python(minimum)
+        log(f"creating {os.path.relpath(venv, ROOT)} with {base} (ansible-core {core})")
+        run([base, "-m", "venv", venv])
+        have = ""
+    want = _stamp_text(requirements, "")
     if have != want:
-        if not os.path.exists(os.path.join(VENV, "bin", "python")):
-            if not ok([sys.executable, "-c", "import ensurepip, venv"]):
-                apt_install("python3-venv")
-            log("creating .venv")
-            run([sys.executable, "-m", "venv", VENV])
-        log("installing pinned Python packages (requirements.txt)")
-        pip = [os.path.join(VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check"]
-        run(pip + ["-r", os.path.join(ROOT, "requirements.txt")])
+        log(f"installing pinned Python packages into {os.path.relpath(venv, ROOT)} ({requirements})")
+        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "-r", os.path.join(ROOT, requirements)])
         with open(stamp, "w") as fh:
             fh.write(want + "\n")
+    ensure_ansible_test_pip(venv)
+    return py
+
+
+# ansible-test bootstraps pip in each of its sanity venvs with a get-pip.py
+# that it downloads from its own CI host (not a package registry, so not
+# reachable here) unless ~/.ansible/test/cache/get_pip_<version>.py exists.
+# Ours installs the same pip from the configured index instead. ensurepip
+# runs in a subprocess: in-process it sets PIP_CONFIG_FILE=/dev/null, which
+# would drop the machine's pip configuration (its index and CA bundle).
+GET_PIP = '''"""ansible-test's pip bootstrap, offline-safe (written by quorum.etcd tools/lab.py).
+
+Called as get-pip.py [pip options] <packages> [--no-setuptools] [--no-wheel]:
+seed pip from the interpreter's own ensurepip, then let that pip install the
+requested packages from the configured index.
+"""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], check=True,
+               stdout=subprocess.DEVNULL)
+subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *args], check=True)
+'''
+
+
+def ensure_ansible_test_pip(venv: str) -> None:
+    """Write the bootstrap for every pip version this venv's ansible-test asks for."""
+    sources = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages", "ansible_test",
+                                     "_internal", "python_requirements.py"))
+    versions = set()
+    for path in sources:
+        with open(path) as fh:
+            versions.update(re.findall(r"pip='([0-9][0-9.]*)'", fh.read()))
+    cache = os.path.expanduser("~/.ansible/test/cache")
+    for version in sorted(versions):
+        target = os.path.join(cache, f"get_pip_{version.replace('.', '_')}.py")
+        current = open(target).read() if os.path.exists(target) else None
+        if current != GET_PIP:
+            os.makedirs(cache, exist_ok=True)
+            with open(target + ".tmp", "w") as fh:
+                fh.write(GET_PIP)
+            os.replace(target + ".tmp", target)
+
+
+def ensure_venv() -> None:
+    """Create .venv (ansible-core NEWEST) and re-exec this script inside it."""
+    build_venv(NEWEST)
     if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
         py = os.path.join(VENV, "bin", "python")
         os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
@@ -173,7 +285,7 @@ def ensure_docker() -> None:
     with open(logfile, "ab") as fh:
         subprocess.Popen(["dockerd"], stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
                          start_new_session=True)
-    for _ in range(60):
+    for _attempt in range(60):
         if ok(["docker", "info"]):
             return
         time.sleep(1)
@@ -408,6 +520,32 @@ def ensure_mirror() -> None:
     log(f"mirror serving {mirror} at {MIRROR_URL}")
 
 
+# Every systemd container takes about seven inotify instances (systemd,
+# journald, logind, dbus), all counted against root's one host-wide limit.
+# At the kernel's default of 128, the 19th container's systemd cannot start:
+# it exits with code 255 and prints nothing (what the integration suite hit
+# with five test modules' clusters alive at once). Raised here, never lowered.
+HOST_LIMITS = {
+    "fs/inotify/max_user_instances": 8192,
+    "fs/inotify/max_user_watches": 524288,
+}
+
+
+def ensure_host_limits() -> None:
+    for key, want in HOST_LIMITS.items():
+        path = os.path.join("/proc/sys", key)
+        try:
+            with open(path) as fh:
+                have = int(fh.read().split()[0])
+            if have < want:
+                with open(path, "w") as fh:
+                    fh.write(str(want))
+                log(f"raised {key.replace('/', '.')} from {have} to {want} (systemd containers)")
+        except (OSError, ValueError) as exc:
+            log(f"warning: cannot raise {key.replace('/', '.')} to {want} ({exc}); "
+                "with many lab containers at once, new ones may exit with code 255")
+
+
 def setup() -> None:
     """Everything the demo, the tests and Molecule need, reusing what exists.
 
@@ -416,6 +554,7 @@ def setup() -> None:
     os.makedirs(LAB, exist_ok=True)
     with open(os.path.join(LAB, "setup.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_host_limits()
         ensure_docker()
         ensure_image()
         ensure_mirror()
@@ -423,6 +562,73 @@ def setup() -> None:
 
 # --------------------------------------------------------------------------
 # Member containers
+
+# How long systemd in a new container may take to settle. Generous on
+# purpose (a loaded 2-core machine); an exited container is reported at once.
+SYSTEMD_TIMEOUT = 300
+
+
+def _sh_out(cmd) -> str:
+    res = run(cmd, check=False, capture=True)
+    return ((res.stdout or "") + (res.stderr or "")).strip()
+
+
+def inotify_usage() -> str:
+    used = 0
+    for fd in glob.glob("/proc/[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == "anon_inode:inotify":
+                used += 1
+    try:
+        with open("/proc/sys/fs/inotify/max_user_instances") as fh:
+            limit = fh.read().strip()
+    except OSError:
+        limit = "?"
+    return f"inotify instances in use on the host: {used} (limit per user: {limit})"
+
+
+def diagnose(name: str, why: str) -> str:
+    """Everything that tells why a container's systemd is not running."""
+    state = _sh_out(["docker", "inspect", "-f",
+                     "status={{.State.Status}} exit_code={{.State.ExitCode}} oom_killed={{.State.OOMKilled}} "
+                     "error={{.State.Error}}", name])
+    parts = [f"lab: {name}: {why}", f"  docker state: {state}",
+             "  docker logs (last 40 lines):", _sh_out(["docker", "logs", "--tail", "40", name]) or "  (empty)"]
+    if container_state(name) == "running":
+        parts += ["  systemctl --failed:",
+                  _sh_out(["docker", "exec", name, "systemctl", "--failed", "--no-pager", "--no-legend"]) or "  (none)",
+                  "  journal (last 40 lines):",
+                  _sh_out(["docker", "exec", name, "journalctl", "-b", "-n", "40", "--no-pager"])]
+    parts.append("  " + inotify_usage())
+    running = _sh_out(["docker", "ps", "-q"]).split()
+    parts.append(f"  containers running on the engine: {len(running)}")
+    return "\n".join(parts)
+
+
+def wait_for_systemd(names, timeout: int = SYSTEMD_TIMEOUT) -> None:
+    """Poll every container until systemd is running (or degraded).
+
+    A container that exits fails at once with its exit code, logs and the
+    host's inotify use; one still starting after ``timeout`` seconds fails
+    with what systemd said so far."""
+    pending = {name: "" for name in names}
+    deadline = time.monotonic() + timeout
+    while pending:
+        for name in list(pending):
+            state = container_state(name)
+            if state in ("exited", "dead", ""):
+                raise SystemExit(diagnose(name, f"the container is {state or 'gone'} before systemd reached running"))
+            res = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False, capture=True)
+            pending[name] = (res.stdout or res.stderr or "").strip()
+            if pending[name] in ("running", "degraded"):
+                del pending[name]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit("\n".join(
+                diagnose(name, f"systemd still says '{said}' after {timeout} s") for name, said in pending.items()))
+        time.sleep(0.5)
+
 
 def start_containers(names) -> None:
     for name in names:
@@ -435,14 +641,7 @@ def start_containers(names) -> None:
         run(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK,
              "--label", "project=quorum-etcd", *CONTAINER_FLAGS, IMAGE, "/lib/systemd/systemd"],
             capture=True)
-    for name in names:
-        for _ in range(60):
-            res = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False, capture=True)
-            if res.stdout.strip() in ("running", "degraded"):
-                break
-            time.sleep(1)
-        else:
-            raise SystemExit(f"lab: systemd in {name} did not reach running within 60 s")
+    wait_for_systemd(names)
 
 
 def write_inventory(prefix: str, names, extra_vars=None) -> str:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import lab
@@ -21,72 +22,143 @@ import lab
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-def _stage(name: str, cmd, results: list, env=None, cwd=None) -> bool:
-    print(f"\n=== {name}: {' '.join(cmd)}", flush=True)
-    start = time.monotonic()
-    res = subprocess.run(cmd, env=env or lab.venv_env(), cwd=cwd or lab.ROOT, check=False)
-    secs = time.monotonic() - start
-    passed = res.returncode == 0
-    results.append((name, passed, secs))
-    print(f"=== {name}: {'passed' if passed else 'FAILED (exit %d)' % res.returncode} in {secs:.0f} s", flush=True)
-    return passed
-
-
-def sanity_tree() -> str:
+def sanity_tree(core: str) -> str:
     """ansible-test needs the collection at ansible_collections/quorum/etcd
-    (a real directory, not a symlink); copy the tracked plugin sources."""
-    dest = os.path.join(lab.LAB, "sanity", "ansible_collections", "quorum", "etcd")
+    (a real directory, not a symlink): copy every tracked file, so sanity sees
+    the whole collection (plugins, roles' Python, tests/, tools/, molecule/)
+    as a user's ``ansible-test sanity`` in a checkout would."""
+    dest = os.path.join(lab.LAB, f"sanity-{core}", "ansible_collections", "quorum", "etcd")
     shutil.rmtree(dest, ignore_errors=True)
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=lab.ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+                           capture_output=True, text=True, check=True).stdout.splitlines()
     for rel in files:
-        if rel.startswith(("plugins/", "tests/sanity/", "meta/")) or rel in ("galaxy.yml",):
-            src = os.path.join(lab.ROOT, rel)
-            if not os.path.isfile(src):
-                continue
-            os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
-            shutil.copy2(src, os.path.join(dest, rel))
+        src = os.path.join(lab.ROOT, rel)
+        if not os.path.isfile(src) or os.path.islink(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dest, rel))
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
     return dest
 
 
-def cmd_test(args) -> None:
-    lab.setup()
-    results: list = []
-    env = lab.venv_env()
-    stages = [
-        ("yamllint", ["yamllint", "-s", "."]),
-        ("ansible-lint", ["ansible-lint", "--offline"]),
-        ("unit", ["pytest", "-q", "-p", "no:cacheprovider", "tests/unit"]),
-        ("modules", ["pytest", "-q", "-p", "no:cacheprovider", "tests/integration/modules"]),
-        # Collection build and bad input against blank lab containers.
-        ("integration", ["pytest", "-q", "-p", "no:cacheprovider", "tests/integration",
-                         "--ignore=tests/integration/modules"]),
-    ]
-    only = set(args.only or [])
-    for name, cmd in stages:
-        if only and name not in only:
-            continue
-        _stage(name, cmd, results, env=env)
-    if not only or "sanity" in only:
-        dest = sanity_tree()
-        _stage("sanity", ["ansible-test", "sanity", "--color", "no", "--python",
-                          f"{sys.version_info.major}.{sys.version_info.minor}", "--local", "plugins/"],
-               results, env=env, cwd=dest)
+class Stage:
+    """One command of the suite, run in its own process with its log kept."""
+
+    def __init__(self, name, cmd, core=lab.NEWEST, cwd=None, prepare=None):
+        self.name, self.cmd, self.core, self.cwd, self.prepare = name, cmd, core, cwd, prepare
+        self.passed, self.secs, self.rc = None, 0.0, None
+        self.log = os.path.join(lab.LAB, "test-logs", f"{name.replace('@', '-')}.log")
+
+    def env(self) -> dict:
+        env = lab.venv_env()
+        venv = lab.venv_dir(self.core)
+        env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env["PATH"]
+        env["VIRTUAL_ENV"] = venv
+        return env
+
+    def run(self) -> None:
+        start = time.monotonic()
+        os.makedirs(os.path.dirname(self.log), exist_ok=True)
+        with open(self.log, "w") as out:
+            try:
+                cwd = self.prepare() if self.prepare else (self.cwd or lab.ROOT)
+                out.write(f"$ {' '.join(self.cmd)}  (in {cwd}, ansible-core {self.core})\n")
+                out.flush()
+                self.rc = subprocess.run(self.cmd, env=self.env(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, check=False).returncode
+            except (OSError, subprocess.SubprocessError, SystemExit) as exc:
+                out.write(f"\nlab: stage could not run: {exc}\n")
+                self.rc = -1
+        self.secs = time.monotonic() - start
+        self.passed = self.rc == 0
+        with PRINT_LOCK:
+            print(f"=== {self.name}: {'passed' if self.passed else f'FAILED (exit {self.rc})'} "
+                  f"in {self.secs:.0f} s (log: {os.path.relpath(self.log, lab.ROOT)})", flush=True)
+            if not self.passed:
+                with open(self.log, errors="replace") as fh:
+                    tail = fh.readlines()[-120:]
+                print(f"--- last {len(tail)} lines of {self.name} ---", flush=True)
+                sys.stdout.write("".join(tail))
+                print(f"--- end of {self.name} ---", flush=True)
+
+
+PRINT_LOCK = threading.Lock()
+
+
+def _pytest(*args: str):
+    return ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10", *args]
+
+
+def build_stages():
+    """The suite in two lanes that run side by side.
+
+    Lane 1 holds the lab stages that start the most containers; lane 2 the
+    static checks, the ansible-core matrix and the other Molecule scenarios.
+    Stages in one lane run in order; no two stages anywhere share container
+    names (every Molecule scenario and integration module has its own
+    prefix), and both Molecule default runs sit in lane 2, one after the
+    other, because they use the same names."""
     scenarios = sorted(d for d in os.listdir(os.path.join(lab.ROOT, "molecule"))
                        if os.path.exists(os.path.join(lab.ROOT, "molecule", d, "molecule.yml")))
-    for scenario in scenarios:
-        name = f"molecule-{scenario}"
-        if only and name not in only and "molecule" not in only:
-            continue
-        _stage(name, ["molecule", "test", "-s", scenario], results, env=env)
-    print("\n=== summary")
-    for name, passed, secs in results:
-        print(f"  {name:<22} {'passed' if passed else 'FAILED':<7} {secs:6.0f} s")
-    failed = sum(1 for _, p, _ in results if not p)
-    print(f"stages: {len(results) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    oldest = lab.MATRIX[0][0]
+    lane1 = [
+        Stage("integration", _pytest("tests/integration", "--ignore=tests/integration/modules")),
+        *[Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc]) for sc in ("membership", "restore")
+          if sc in scenarios],
+    ]
+    lane2 = [
+        Stage("yamllint", ["yamllint", "-s", "."]),
+        Stage("ansible-lint", ["ansible-lint", "--offline"]),
+    ]
+    for core, _req, _min in reversed(lab.MATRIX):
+        py = f"{'.'.join(map(str, _python_of(core)))}"
+        lane2.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core))
+        lane2.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
+                           core=core, prepare=lambda c=core: sanity_tree(c)))
+    lane2.append(Stage("modules", _pytest("tests/integration/modules")))
+    lane2 += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc]) for sc in scenarios
+              if sc not in ("membership", "restore")]
+    if oldest != lab.NEWEST and "default" in scenarios:
+        lane2.append(Stage(f"molecule-default@{oldest}", ["molecule", "test", "-s", "default"], core=oldest))
+    return [lane1, lane2]
+
+
+def _python_of(core: str):
+    py = os.path.join(lab.venv_dir(core), "bin", "python")
+    return lab._python_version(py)  # pylint: disable=protected-access
+
+
+def cmd_test(args) -> None:
+    lab.setup()
+    for core, _req, _min in lab.MATRIX:
+        lab.build_venv(core)
+    lanes = build_stages()
+    only = set(args.only or [])
+    if only:
+        def wanted(stage):
+            base = stage.name.split("@")[0]
+            return stage.name in only or base in only or (base.startswith("molecule-") and "molecule" in only)
+        lanes = [[st for st in lane if wanted(st)] for lane in lanes]
+    if args.serial:
+        lanes = [[st for lane in lanes for st in lane]]
+    start = time.monotonic()
+    for i, lane in enumerate(lanes, 1):
+        print(f"lane {i}: {', '.join(st.name for st in lane) or '(empty)'}", flush=True)
+    threads = [threading.Thread(target=lambda ln=lane: [st.run() for st in ln]) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = time.monotonic() - start
+    stages = [st for lane in lanes for st in lane]
+    print("\n=== summary (stage, ansible-core, result, seconds)")
+    for st in stages:
+        print(f"  {st.name:<26} {st.core:<6} {'passed' if st.passed else 'FAILED':<7} {st.secs:6.0f} s")
+    print(f"  {'wall clock (lanes in parallel)':<41} {total:6.0f} s")
+    failed = sum(1 for st in stages if not st.passed)
+    print(f"stages: {len(stages) - failed} passed, {failed} failed")
+    sys.exit(1 if failed or not stages else 0)
 
 
 def _timed_play(inventory: str, playbook: str, *extra: str):
@@ -139,7 +211,9 @@ def cmd_bench(args) -> None:
 def register(sub) -> None:
     p = sub.add_parser("test", help="the whole test suite: lint, unit, modules, sanity, Molecule")
     p.add_argument("--only", action="append",
-                   help="run only this stage (yamllint, ansible-lint, unit, modules, integration, sanity, molecule, molecule-NAME)")
+                   help="run only this stage (yamllint, ansible-lint, unit, sanity, modules, integration, molecule, "
+                        "molecule-NAME; a name without @VERSION takes every ansible-core, e.g. sanity or sanity@2.20)")
+    p.add_argument("--serial", action="store_true", help="one stage at a time instead of two lanes")
     p.set_defaults(func=cmd_test)
     p = sub.add_parser("bench", help="time a first converge and idempotent re-runs on fresh containers")
     p.add_argument("--members", type=int, default=3)

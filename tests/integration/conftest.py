@@ -5,9 +5,9 @@ Generic on purpose (any lab test module can use it):
 
 - the ``lab`` marker (``-m lab`` / ``-m "not lab"``) for tests that need the
   Docker lab of tools/lab.py;
-- ``lab_containers``: a session factory that starts a fresh set of member
+- ``lab_containers``: a factory that starts a fresh set of member
   containers (``lab_containers("badin", 4)`` -> ["badin-1", ...]) and removes
-  every set it started at the end of the session;
+  every set it started when the test module ends;
 - ``write_inventory``: a JSON inventory (JSON is YAML) for those containers,
   with the lab's mirror settings, in any layout of groups;
 - ``ansible_playbook``: runs ansible-playbook with the lab environment and
@@ -163,21 +163,23 @@ def sh(container: str, script: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_containers():
     """Factory: ``lab_containers(prefix, count)`` -> container names.
 
     Each prefix starts from fresh containers (any left over from an earlier
     run are removed first; a repeated call with the same prefix and count in
-    the same session returns the same containers), and is removed at the end
-    of the session."""
+    the same module returns the same containers). Every set is removed when
+    the test module ends, passed or failed, so clusters of finished modules
+    do not pile up on the engine (each systemd container holds host-wide
+    inotify instances; see tools/lab.py HOST_LIMITS)."""
     started = {}  # prefix -> count
 
     def start(prefix: str, count: int):
         if started.get(prefix) != count:  # a second call with the same set shares it
             lab.down(prefix)
+            started[prefix] = count  # recorded first: a failed start is cleaned up too
             lab.up(prefix, count)
-            started[prefix] = count
         return lab.member_names(prefix, count)
 
     yield start

@@ -98,7 +98,7 @@ def test_member_without_data_is_never_started_as_a_new_cluster(cluster, ansible_
 
 
 def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_inventory, lab_vars, ansible_playbook,
-                                                    host_sh, tmp_path_factory):
+                                                   host_sh, tmp_path_factory):
     hosts = lab_containers("peer", 3)
     inv = write_inventory(tmp_path_factory.mktemp("peer") / "inventory.json", {"etcd": hosts},
                           all_vars=lab_vars(etcd_cluster_name="peer"))
@@ -106,8 +106,8 @@ def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_invento
     # its data elsewhere, say). Bounded: it exits by itself.
     host_sh(hosts[1], "nohup timeout 600 python3 -m http.server 2380 >/dev/null 2>&1 &")
     assert host_sh(hosts[1], "for i in 1 2 3 4 5 6 7 8 9 10; do "
-                            "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 2380), 1)' "
-                            "&& exit 0; sleep 0.5; done; exit 1").returncode == 0
+                   "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 2380), 1)' "
+                   "&& exit 0; sleep 0.5; done; exit 1").returncode == 0
     run = ansible_playbook(inv)
     assert run.rc != 0, run
     messages = " ".join(f.msg for f in run.failures)
@@ -191,7 +191,7 @@ def start_writer(host_sh, docker_cp, host):
 
 def stop_writer(host_sh, host):
     host_sh(host, "touch /root/writer/stop")
-    for _ in range(60):  # bounded: the writer finishes its put and exits
+    for _attempt in range(60):  # bounded: the writer finishes its put and exits
         out = host_sh(host, "cat /root/writer/report.json 2>/dev/null").stdout
         if out:
             return json.loads(out)

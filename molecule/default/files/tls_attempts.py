@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Try to talk to an etcd listener the ways an attacker or a careless
 client would, and say what happened to each attempt (SAFETY-18).
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Bounded background writer for the upgrade scenario.
 
 Puts /writer/<seq> = <seq> through the members' client URLs in turn (the

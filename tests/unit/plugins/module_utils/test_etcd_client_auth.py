@@ -348,7 +348,7 @@ def test_request_bodies():
         ("/v3/auth/role/delete", {"role": "r"}),
         ("/v3/auth/role/grant", {"name": "r", "perm": {"key": b64("/a"), "permType": "READ"}}),
         ("/v3/auth/role/grant", {"name": "r", "perm": {"key": b64("/app/"), "range_end": b64("/app0"),
-                                                        "permType": "READWRITE"}}),
+                                                       "permType": "READWRITE"}}),
         ("/v3/auth/role/revoke", {"role": "r", "key": b64("/a")}),
         ("/v3/auth/role/revoke", {"role": "r", "key": b64("/app/"), "range_end": b64("/app0")}),
     ]

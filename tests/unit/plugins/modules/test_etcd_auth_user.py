@@ -30,20 +30,20 @@ def test_create_with_roles():
 
 
 def test_exact_roles_and_append():
-    actions, final, _ = m.plan("alice", "present", ["a", "old"], True, roles=["a", "new"],
-                               existing_roles={"a", "new", "old"})
+    actions, final, _unused = m.plan("alice", "present", ["a", "old"], True, roles=["a", "new"],
+                                     existing_roles={"a", "new", "old"})
     assert kinds(actions) == [("grant_role", "new"), ("revoke_role", "old")]
     assert final == ["a", "new"]
-    actions, final, _ = m.plan("alice", "present", ["a", "old"], True, roles=["new"], append_roles=True,
-                               existing_roles={"a", "new", "old"})
+    actions, final, _unused = m.plan("alice", "present", ["a", "old"], True, roles=["new"], append_roles=True,
+                                     existing_roles={"a", "new", "old"})
     assert kinds(actions) == [("grant_role", "new")]
     assert final == ["a", "new", "old"]
 
 
 def test_roles_not_given_are_left_alone():
-    actions, final, _ = m.plan("alice", "present", ["x"], True)
+    actions, final, _unused = m.plan("alice", "present", ["x"], True)
     assert actions == [] and final == ["x"]
-    actions, final, _ = m.plan("alice", "present", ["x"], True, roles=[])
+    actions, final, _unused = m.plan("alice", "present", ["x"], True, roles=[])
     assert kinds(actions) == [("revoke_role", "x")] and final == []
 
 
@@ -57,9 +57,9 @@ def test_missing_role_is_named_before_any_change():
 
 
 def test_missing_root_role_is_created():
-    actions, final, _ = m.plan("root", "present", None, False, password="pw", roles=["root"], existing_roles=set())
+    actions, final, _unused = m.plan("root", "present", None, False, password="pw", roles=["root"], existing_roles=set())
     assert kinds(actions) == ["add_user", "add_root_role", ("grant_role", "root")]
-    actions, _, _ = m.plan("root", "present", None, False, password="pw", roles=["root"], existing_roles={"root"})
+    actions, _unused, _unused = m.plan("root", "present", None, False, password="pw", roles=["root"], existing_roles={"root"})
     assert kinds(actions) == ["add_user", ("grant_role", "root")]
 
 
@@ -69,7 +69,7 @@ def test_missing_root_role_is_created():
     (False, None, [], True),  # cannot be checked: left as it is, with a warning
 ])
 def test_password_update_always(enabled, ok, expected, warned):
-    actions, _, warnings = m.plan("alice", "present", ["a"], enabled, password="pw", password_ok=ok)
+    actions, _unused, warnings = m.plan("alice", "present", ["a"], enabled, password="pw", password_ok=ok)
     assert kinds(actions) == expected
     assert bool(warnings) is warned
     for w in warnings:
@@ -83,14 +83,14 @@ def test_password_on_create_and_not_given():
 
 
 def test_password_change_comes_last():
-    actions, _, _ = m.plan("alice", "present", [], True, password="pw", password_ok=False, roles=["a"],
-                           existing_roles={"a"})
+    actions, _unused, _unused = m.plan("alice", "present", [], True, password="pw", password_ok=False, roles=["a"],
+                                       existing_roles={"a"})
     assert kinds(actions) == [("grant_role", "a"), "change_password"]
 
 
 def test_absent():
     assert m.plan("alice", "absent", None, True)[0] == []
-    actions, final, _ = m.plan("alice", "absent", ["a"], True)
+    actions, final, _unused = m.plan("alice", "absent", ["a"], True)
     assert kinds(actions) == ["delete_user"] and final is None
 
 

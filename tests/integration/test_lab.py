@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+"""The lab's own promises (issue 13): containers that fail to start say why
+at once, and the host limit that made new systemd containers exit is raised.
+
+Real containers on the lab's engine; nothing else is contacted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+import lab  # noqa: E402  (tools/lab.py, standard library only)
+
+pytestmark = pytest.mark.lab
+
+PREFIX = "labdiag"
+
+
+@pytest.fixture()
+def one_container():
+    lab.down(PREFIX)
+    try:
+        lab.up(PREFIX, 1)
+        yield lab.member_names(PREFIX, 1)[0]
+    finally:
+        lab.down(PREFIX)
+
+
+def test_host_inotify_limit_is_raised():
+    """A systemd container holds about seven inotify instances; at the
+    kernel's default of 128 per user the 19th container's systemd exits
+    with code 255 before printing anything."""
+    lab.ensure_host_limits()
+    with open("/proc/sys/fs/inotify/max_user_instances") as fh:
+        assert int(fh.read()) >= lab.HOST_LIMITS["fs/inotify/max_user_instances"]
+
+
+def test_an_exited_container_is_reported_at_once_with_its_exit_code(one_container):
+    subprocess.run(["docker", "kill", one_container], check=True, capture_output=True)
+    start = time.monotonic()
+    with pytest.raises(SystemExit) as err:
+        lab.wait_for_systemd([one_container], timeout=lab.SYSTEMD_TIMEOUT)
+    msg = str(err.value)
+    # Reported on the first poll, not after the generous bound: the bound is
+    # what a slow start may take, an exit needs no waiting. The comparison
+    # is with the bound itself, so a loaded machine cannot fail it.
+    assert time.monotonic() - start < lab.SYSTEMD_TIMEOUT, msg
+    assert f"{one_container}: the container is exited" in msg, msg
+    assert "exit_code=137" in msg, msg  # SIGKILL
+    assert "docker logs" in msg and "inotify instances in use on the host" in msg, msg
+
+
+def test_a_container_whose_systemd_never_runs_is_reported_with_what_it_said():
+    """The bound's path: a container of the lab image without systemd as
+    PID 1 never reaches running; the failure names the state systemd gave
+    and carries the container's diagnostics."""
+    name = f"{PREFIX}-2"
+    lab.down(PREFIX)
+    try:
+        lab.setup()
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", lab.NETWORK,
+                        "--label", "project=quorum-etcd", lab.IMAGE, "sleep", "600"],
+                       check=True, capture_output=True)
+        with pytest.raises(SystemExit) as err:
+            lab.wait_for_systemd([name], timeout=3)
+        msg = str(err.value)
+        assert f"{name}: systemd still says 'offline' after 3 s" in msg, msg
+        assert "status=running" in msg and "systemctl --failed" in msg and "journal" in msg, msg
+    finally:
+        lab.down(PREFIX)
