@@ -156,9 +156,9 @@ def find_python(minimum) -> str:
     return max(found)[1]  # the newest that qualifies
 
 
-def _stamp_text(requirements: str, python: str) -> str:
+def _stamp_text(requirements: str) -> str:
     with open(os.path.join(ROOT, requirements), "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest() + " " + python
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def apt_install(*packages: str) -> None:
@@ -186,7 +186,7 @@ def build_venv(core: str) -> str:
         log(f"creating {os.path.relpath(venv, ROOT)} with {base} (ansible-core {core})")
         run([base, "-m", "venv", venv])
         have = ""
-    want = _stamp_text(requirements, "")
+    want = _stamp_text(requirements)
     if have != want:
         log(f"installing pinned Python packages into {os.path.relpath(venv, ROOT)} ({requirements})")
         run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
