@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.request
 import zipfile
@@ -116,7 +117,7 @@ def venv_dir(core: str) -> str:
     return VENV if core == NEWEST else f"{VENV}-{core}"
 
 
-def _python_version(exe: str):
+def python_version(exe: str):
     try:
         res = subprocess.run([exe, "-c", "import sys, ensurepip, venv; print(*sys.version_info[:2])"],
                              capture_output=True, text=True, timeout=60, check=False)
@@ -134,10 +135,11 @@ def find_python(minimum) -> str:
     need 3.12+, while Debian bookworm's python3 is 3.11)."""
     if os.environ.get("LAB_PYTHON"):
         exe = os.environ["LAB_PYTHON"]
-        if (_python_version(exe) or (0, 0)) < minimum:
+        if (python_version(exe) or (0, 0)) < minimum:
             raise SystemExit(f"lab: LAB_PYTHON={exe} is not a Python >= {minimum[0]}.{minimum[1]} with venv")
         return exe
-    candidates = [sys.executable, shutil.which("python3") or ""]
+    # Inside a venv, the interpreter it was made from (a venv is no base).
+    candidates = [os.path.join(sys.base_prefix, "bin", "python3"), shutil.which("python3") or ""]
     for minor in range(14, minimum[1] - 1, -1):
         candidates += [shutil.which(f"python3.{minor}") or "", f"/usr/bin/python3.{minor}",
                        f"/usr/local/bin/python3.{minor}"]
@@ -145,7 +147,7 @@ def find_python(minimum) -> str:
     candidates += glob.glob(os.path.join(pyenv_root, "versions", "3.*", "bin", "python3"))
     found = []
     for exe in dict.fromkeys(c for c in candidates if c and os.path.exists(c)):
-        version = _python_version(exe)
+        version = python_version(exe)
         if version and version >= minimum:
             found.append((version, exe))
     if not found:
@@ -179,7 +181,7 @@ def build_venv(core: str) -> str:
     stamp = os.path.join(venv, ".requirements.sha256")
     have = open(stamp).read().strip() if os.path.exists(stamp) else ""
     # A venv made by an older layout (another Python) is rebuilt, not patched.
-    version = _python_version(py) if os.path.exists(py) else None
+    version = python_version(py) if os.path.exists(py) else None
     if version is None or version < minimum:
         shutil.rmtree(venv, ignore_errors=True)
         base = find_python(minimum)
@@ -261,11 +263,15 @@ def collections_path() -> str:
     """A collections dir where quorum.etcd is this checkout (a symlink)."""
     base = os.path.join(LAB, "collections")
     link = os.path.join(base, "ansible_collections", "quorum", "etcd")
-    if not os.path.islink(link):
+    if not os.path.islink(link) or os.readlink(link) != ROOT:
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        if os.path.lexists(link):
-            os.remove(link)
-        os.symlink(ROOT, link)
+        # Made under a temporary name and renamed over the link: two stages
+        # starting at once (the test lanes) never see a half-made path.
+        tmp = f"{link}.{os.getpid()}.{threading.get_ident()}"
+        os.symlink(ROOT, tmp)
+        if os.path.isdir(link) and not os.path.islink(link):
+            shutil.rmtree(link)
+        os.replace(tmp, link)
     return base
 
 
@@ -508,7 +514,11 @@ def ensure_mirror() -> None:
     state = container_state(MIRROR_NAME)
     source = run(["docker", "inspect", "-f", "{{range .Mounts}}{{.Source}}{{end}}", MIRROR_NAME],
                  check=False, capture=True).stdout.strip() if state else ""
-    if state == "running" and source == mirror:
+    # Same path is not enough: a checkout deleted and cloned again at the
+    # same place leaves the container serving the deleted directory (404s).
+    wanted = [f"/srv/mirror/v{version}/SHA256SUMS" for version, _source in MIRROR_VERSIONS]
+    if state == "running" and source == mirror and ok(
+            ["docker", "exec", MIRROR_NAME, "sh", "-c", " && ".join(f"test -f {w}" for w in wanted)]):
         return
     # Stopped, or serving another checkout's files: start it on this one.
     if state:

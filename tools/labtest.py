@@ -112,7 +112,7 @@ def build_stages():
         Stage("ansible-lint", ["ansible-lint", "--offline"]),
     ]
     for core, _req, _min in reversed(lab.MATRIX):
-        py = f"{'.'.join(map(str, _python_of(core)))}"
+        py = ".".join(str(n) for n in _python_of(core))
         lane2.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core))
         lane2.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
                            core=core, prepare=lambda c=core: sanity_tree(c)))
@@ -126,13 +126,14 @@ def build_stages():
 
 def _python_of(core: str):
     py = os.path.join(lab.venv_dir(core), "bin", "python")
-    return lab._python_version(py)  # pylint: disable=protected-access
+    return lab.python_version(py)
 
 
 def cmd_test(args) -> None:
     lab.setup()
     for core, _req, _min in lab.MATRIX:
         lab.build_venv(core)
+    lab.collections_path()  # made once, before the lanes start
     lanes = build_stages()
     only = set(args.only or [])
     if only:
