@@ -74,6 +74,9 @@ def make_ca(directory, cn):
             .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                          content_commitment=False, key_encipherment=False, data_encipherment=False,
                                          key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            # Python 3.13's default context verifies strictly (VERIFY_X509_STRICT):
+            # it needs the key identifiers that the etcd_tls role's certificates carry.
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     _write(directory / ("%s.crt" % cn), cert=cert)
     return key, cert, directory / ("%s.crt" % cn)
@@ -87,7 +90,10 @@ def issue(directory, ca_key, ca_cert, cn, ips=(), server=True, subject_cn=True):
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),
+                              critical=False))
     if ips:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
