@@ -105,10 +105,10 @@ def ok(cmd) -> bool:
 # Each older one gets a venv of its own (.venv-<version>, tests/matrix/) for
 # sanity and unit tests, and the oldest runs Molecule default as well.
 MATRIX = [
-    # (ansible-core line, requirements file, lowest controller Python)
-    ("2.19", "tests/matrix/ansible-core-2.19.txt", (3, 11)),
-    ("2.20", "tests/matrix/ansible-core-2.20.txt", (3, 12)),
-    ("2.21", "requirements.txt", (3, 12)),
+    # (ansible-core line, requirements file, controller Pythons it supports)
+    ("2.19", "tests/matrix/ansible-core-2.19.txt", ((3, 11), (3, 13))),
+    ("2.20", "tests/matrix/ansible-core-2.20.txt", ((3, 12), (3, 14))),
+    ("2.21", "requirements.txt", ((3, 12), (3, 14))),
 ]
 NEWEST = MATRIX[-1][0]
 
@@ -118,43 +118,59 @@ def venv_dir(core: str) -> str:
 
 
 def python_version(exe: str):
+    """(major, minor) of an interpreter that has venv and ensurepip, else None."""
     try:
         res = subprocess.run([exe, "-c", "import sys, ensurepip, venv; print(*sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=60, check=False)
-    except OSError:
-        return None
-    if res.returncode != 0:
+                             capture_output=True, text=True, timeout=120, check=False)
+        major, minor = res.stdout.split()
+        return (int(major), int(minor)) if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None  # e.g. a pyenv shim for a version that is not the active one
-    major, minor = res.stdout.split()
-    return int(major), int(minor)
 
 
-def find_python(minimum) -> str:
-    """A controller Python >= minimum: $LAB_PYTHON, then python3.N on PATH,
-    then pyenv's and /usr/local's installs, newest first (ansible-core 2.20+
-    need 3.12+, while Debian bookworm's python3 is 3.11)."""
+def _bare_version(exe: str):
+    """(major, minor) of an interpreter even without ensurepip, else None."""
+    try:
+        res = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=120, check=False)
+        major, minor = res.stdout.split()
+        return (int(major), int(minor)) if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def find_python(core: str, supported) -> str:
+    """A controller Python in the line's supported range: $LAB_PYTHON, else
+    the newest of python3.N on PATH, /usr/bin, /usr/local/bin and pyenv's
+    versions (ansible-core 2.20+ need 3.12+, Debian bookworm's python3 is
+    3.11). A Debian python3.N without ensurepip gets python3.N-venv."""
+    low, high = supported
+    wanted = f"Python {low[0]}.{low[1]} to {high[0]}.{high[1]}"
     if os.environ.get("LAB_PYTHON"):
         exe = os.environ["LAB_PYTHON"]
-        if (python_version(exe) or (0, 0)) < minimum:
-            raise SystemExit(f"lab: LAB_PYTHON={exe} is not a Python >= {minimum[0]}.{minimum[1]} with venv")
+        if not low <= (python_version(exe) or (0, 0)) <= high:
+            raise SystemExit(f"lab: LAB_PYTHON={exe} is not a {wanted} with venv (ansible-core {core})")
         return exe
     # Inside a venv, the interpreter it was made from (a venv is no base).
     candidates = [os.path.join(sys.base_prefix, "bin", "python3"), shutil.which("python3") or ""]
-    for minor in range(14, minimum[1] - 1, -1):
+    for minor in range(high[1], low[1] - 1, -1):
         candidates += [shutil.which(f"python3.{minor}") or "", f"/usr/bin/python3.{minor}",
                        f"/usr/local/bin/python3.{minor}"]
     pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates += glob.glob(os.path.join(pyenv_root, "versions", "3.*", "bin", "python3"))
-    found = []
-    for exe in dict.fromkeys(c for c in candidates if c and os.path.exists(c)):
-        version = python_version(exe)
-        if version and version >= minimum:
-            found.append((version, exe))
+    candidates = list(dict.fromkeys(c for c in candidates if c and os.path.exists(c)))
+    found = [(v, exe) for exe in candidates for v in [python_version(exe)] if v and low <= v <= high]
+    if not found:
+        # Debian and Ubuntu ship ensurepip apart, in python3.N-venv.
+        bare = sorted(((v, exe) for exe in candidates for v in [_bare_version(exe)]
+                       if v and low <= v <= high and exe.startswith("/usr/bin/")), reverse=True)
+        if bare:
+            apt_install(f"python3.{bare[0][0][1]}-venv")
+            found = [(v, exe) for v, exe in bare if python_version(exe)]
     if not found:
         raise SystemExit(
-            f"lab: no Python >= {minimum[0]}.{minimum[1]} with venv/ensurepip found (ansible-core "
-            f"{NEWEST} needs it on the controller); install one (e.g. Debian trixie's python3.13) "
-            "and point LAB_PYTHON at it")
+            f"lab: ansible-core {core} needs a {wanted} with venv/ensurepip on the controller and none was found; "
+            "install one (e.g. Debian trixie's python3.13 with python3.13-venv) or point LAB_PYTHON at it")
     return max(found)[1]  # the newest that qualifies
 
 
@@ -175,16 +191,16 @@ def apt_install(*packages: str) -> None:
 
 def build_venv(core: str) -> str:
     """Create or refresh the venv of one ansible-core line; return its python."""
-    requirements, minimum = next((r, m) for c, r, m in MATRIX if c == core)
+    requirements, supported = next((r, p) for c, r, p in MATRIX if c == core)
     venv = venv_dir(core)
     py = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, ".requirements.sha256")
     have = open(stamp).read().strip() if os.path.exists(stamp) else ""
-    # A venv made by an older layout (another Python) is rebuilt, not patched.
+    # A venv on a Python outside the line's range is rebuilt, not patched.
     version = python_version(py) if os.path.exists(py) else None
-    if version is None or version < minimum:
+    if version is None or not supported[0] <= version <= supported[1]:
         shutil.rmtree(venv, ignore_errors=True)
-        base = find_python(minimum)
+        base = find_python(core, supported)
         log(f"creating {os.path.relpath(venv, ROOT)} with {base} (ansible-core {core})")
         run([base, "-m", "venv", venv])
         have = ""
@@ -516,10 +532,15 @@ def ensure_mirror() -> None:
                  check=False, capture=True).stdout.strip() if state else ""
     # Same path is not enough: a checkout deleted and cloned again at the
     # same place leaves the container serving the deleted directory (404s).
+    # Asked up to three times: a busy engine may fail one exec, and re-making
+    # the mirror would break a download another test lane has under way.
     wanted = [f"/srv/mirror/v{version}/SHA256SUMS" for version, _source in MIRROR_VERSIONS]
-    if state == "running" and source == mirror and ok(
-            ["docker", "exec", MIRROR_NAME, "sh", "-c", " && ".join(f"test -f {w}" for w in wanted)]):
-        return
+    probe = ["docker", "exec", MIRROR_NAME, "sh", "-c", " && ".join(f"test -f {w}" for w in wanted)]
+    if state == "running" and source == mirror:
+        for _attempt in range(3):
+            if ok(probe):
+                return
+            time.sleep(1)
     # Stopped, or serving another checkout's files: start it on this one.
     if state:
         run(["docker", "rm", "-f", MIRROR_NAME], capture=True)

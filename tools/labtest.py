@@ -67,8 +67,10 @@ class Stage:
                 out.flush()
                 self.rc = subprocess.run(self.cmd, env=self.env(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, check=False).returncode
-            except (OSError, subprocess.SubprocessError, SystemExit) as exc:
-                out.write(f"\nlab: stage could not run: {exc}\n")
+            except (Exception, SystemExit) as exc:  # pylint: disable=broad-exception-caught
+                # Whatever happens, the stage ends as failed with the reason
+                # in its log, and its lane goes on with the next stage.
+                out.write(f"\nlab: stage could not run: {exc!r}\n")
                 self.rc = -1
         self.secs = time.monotonic() - start
         self.passed = self.rc == 0
@@ -129,33 +131,55 @@ def _python_of(core: str):
     return lab.python_version(py)
 
 
+# Stages that need neither the Docker lab nor a venv of another line.
+STATIC = ("yamllint", "ansible-lint", "unit", "sanity")
+
+
+def _select(lanes, only):
+    def base(stage):
+        return stage.name.split("@")[0]
+
+    def wanted(stage):
+        return stage.name in only or base(stage) in only or (
+            base(stage).startswith("molecule-") and "molecule" in only)
+
+    known = {st.name for lane in lanes for st in lane} | {base(st) for lane in lanes for st in lane} | {"molecule"}
+    unknown = sorted(only - known)
+    if unknown:
+        raise SystemExit(f"lab: no stage named {', '.join(unknown)}; stages: {', '.join(sorted(known))}")
+    return [[st for st in lane if wanted(st)] for lane in lanes]
+
+
 def cmd_test(args) -> None:
-    lab.setup()
-    for core, _req, _min in lab.MATRIX:
+    only = set(args.only or [])
+    for core, _req, _pythons in lab.MATRIX:
         lab.build_venv(core)
     lab.collections_path()  # made once, before the lanes start
     lanes = build_stages()
-    only = set(args.only or [])
     if only:
-        def wanted(stage):
-            base = stage.name.split("@")[0]
-            return stage.name in only or base in only or (base.startswith("molecule-") and "molecule" in only)
-        lanes = [[st for st in lane if wanted(st)] for lane in lanes]
+        lanes = _select(lanes, only)
     if args.serial:
         lanes = [[st for lane in lanes for st in lane]]
+    stages = [st for lane in lanes for st in lane]
+    if any(st.name.split("@")[0] not in STATIC for st in stages):
+        lab.setup()  # the Docker engine, node image, network and etcd mirror
     start = time.monotonic()
     for i, lane in enumerate(lanes, 1):
         print(f"lane {i}: {', '.join(st.name for st in lane) or '(empty)'}", flush=True)
-    threads = [threading.Thread(target=lambda ln=lane: [st.run() for st in ln]) for lane in lanes]
+    # Daemon threads: Ctrl-C ends the run (and the summary still prints).
+    threads = [threading.Thread(target=lambda ln=lane: [st.run() for st in ln], daemon=True) for lane in lanes]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        print("\nlab: interrupted; stages still running are cut short", flush=True)
     total = time.monotonic() - start
-    stages = [st for lane in lanes for st in lane]
     print("\n=== summary (stage, ansible-core, result, seconds)")
     for st in stages:
-        print(f"  {st.name:<26} {st.core:<6} {'passed' if st.passed else 'FAILED':<7} {st.secs:6.0f} s")
+        result = "not run" if st.passed is None else "passed" if st.passed else "FAILED"
+        print(f"  {st.name:<26} {st.core:<6} {result:<7} {st.secs:6.0f} s")
     print(f"  {'wall clock (lanes in parallel)':<41} {total:6.0f} s")
     failed = sum(1 for st in stages if not st.passed)
     print(f"stages: {len(stages) - failed} passed, {failed} failed")

@@ -22,7 +22,9 @@ def test_build_ships_the_collection_without_lab_files(tmp_path):
     for wanted in ("playbooks/site.yml", "roles/etcd_service/tasks/main.yml", "plugins/modules/etcd_member.py",
                    "plugins/module_utils/etcd_client.py", "meta/runtime.yml", "README.md"):
         assert wanted in names, wanted
-    for unwanted in (".lab", ".venv", ".ci", "molecule", "tools", "tests/integration", ".git"):
+    for unwanted in (".lab", ".venv", ".ci", "molecule", "tools", "tests/integration", "tests/matrix", ".git"):
         assert not [n for n in names if n == unwanted or n.startswith(unwanted + "/")], unwanted
+    # The matrix venvs (.venv-2.19, ...) too: hundreds of MB each.
+    assert not [n for n in names if n.startswith(".venv")], sorted({n.split("/")[0] for n in names})
     deps = manifest["collection_info"]["dependencies"]
     assert {"community.crypto", "community.general", "ansible.posix"} <= set(deps)

@@ -6,9 +6,10 @@ Real containers on the lab's engine; nothing else is contacted."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def test_host_inotify_limit_is_raised():
     """A systemd container holds about seven inotify instances; at the
     kernel's default of 128 per user the 19th container's systemd exits
     with code 255 before printing anything."""
+    if not os.access("/proc/sys/fs/inotify/max_user_instances", os.W_OK):
+        pytest.skip("/proc/sys is read-only here: the lab can only warn (and relies on per-module teardown)")
     lab.ensure_host_limits()
     with open("/proc/sys/fs/inotify/max_user_instances") as fh:
         assert int(fh.read()) >= lab.HOST_LIMITS["fs/inotify/max_user_instances"]
@@ -43,17 +46,14 @@ def test_host_inotify_limit_is_raised():
 
 def test_an_exited_container_is_reported_at_once_with_its_exit_code(one_container):
     subprocess.run(["docker", "kill", one_container], check=True, capture_output=True)
-    start = time.monotonic()
     with pytest.raises(SystemExit) as err:
         lab.wait_for_systemd([one_container], timeout=lab.SYSTEMD_TIMEOUT)
     msg = str(err.value)
-    # Reported on the first poll, not after the generous bound: the bound is
-    # what a slow start may take, an exit needs no waiting. The comparison
-    # is with the bound itself, so a loaded machine cannot fail it.
-    assert time.monotonic() - start < lab.SYSTEMD_TIMEOUT, msg
-    assert f"{one_container}: the container is exited" in msg, msg
-    assert "exit_code=137" in msg, msg  # SIGKILL
-    assert "docker logs" in msg and "inotify instances in use on the host" in msg, msg
+    # The exit path, not the bound's: the message says the container exited
+    # (the bound's message says what systemd still reports instead).
+    assert f"{one_container}: the container is exited before systemd reached running" in msg, msg
+    assert "status=exited exit_code=137" in msg, msg  # SIGKILL, read from the engine
+    assert re.search(r"inotify instances in use on the host: \d+ \(limit per user: \d+\)", msg), msg
 
 
 def test_a_container_whose_systemd_never_runs_is_reported_with_what_it_said():
@@ -71,6 +71,8 @@ def test_a_container_whose_systemd_never_runs_is_reported_with_what_it_said():
             lab.wait_for_systemd([name], timeout=3)
         msg = str(err.value)
         assert f"{name}: systemd still says 'offline' after 3 s" in msg, msg
-        assert "status=running" in msg and "systemctl --failed" in msg and "journal" in msg, msg
+        assert "status=running" in msg, msg
+        # systemctl --failed was really run in the container: its own refusal.
+        assert "not been booted with systemd" in msg, msg
     finally:
         lab.down(PREFIX)
