@@ -282,7 +282,7 @@ def collections_path() -> str:
     if not os.path.islink(link) or os.readlink(link) != ROOT:
         os.makedirs(os.path.dirname(link), exist_ok=True)
         # Made under a temporary name and renamed over the link: two stages
-        # starting at once (the test lanes) never see a half-made path.
+        # starting at once (the test workers) never see a half-made path.
         tmp = f"{link}.{os.getpid()}.{threading.get_ident()}"
         os.symlink(ROOT, tmp)
         if os.path.isdir(link) and not os.path.islink(link):
@@ -533,7 +533,7 @@ def ensure_mirror() -> None:
     # Same path is not enough: a checkout deleted and cloned again at the
     # same place leaves the container serving the deleted directory (404s).
     # Asked up to three times: a busy engine may fail one exec, and re-making
-    # the mirror would break a download another test lane has under way.
+    # the mirror would break a download another test worker has under way.
     wanted = [f"/srv/mirror/v{version}/SHA256SUMS" for version, _source in MIRROR_VERSIONS]
     probe = ["docker", "exec", MIRROR_NAME, "sh", "-c", " && ".join(f"test -f {w}" for w in wanted)]
     if state == "running" and source == mirror:

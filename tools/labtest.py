@@ -1,6 +1,6 @@
 """The `test` and `bench` commands of tools/lab.py.
 
-test: every check the project has, in order of cost, each stage reported,
+test: every check the project has, on two workers, longest first, each stage reported,
       one closing line "N passed, N failed" (stages).
 bench: first converge of blank containers and the idempotent re-run, timed
        with the same docker connection Molecule uses.
@@ -45,8 +45,11 @@ def sanity_tree(core: str) -> str:
 class Stage:
     """One command of the suite, run in its own process with its log kept."""
 
-    def __init__(self, name, cmd, core=lab.NEWEST, cwd=None, prepare=None):
+    def __init__(self, name, cmd, core=lab.NEWEST, cwd=None, prepare=None, est=60, group=None):
         self.name, self.cmd, self.core, self.cwd, self.prepare = name, cmd, core, cwd, prepare
+        # est: seconds it took alone in the last measured run (the queue's
+        # order); group: stages that share container names never overlap.
+        self.est, self.group = est, group or name
         self.passed, self.secs, self.rc = None, 0.0, None
         self.log = os.path.join(lab.LAB, "test-logs", f"{name.replace('@', '-')}.log")
 
@@ -69,7 +72,7 @@ class Stage:
                                          stdin=subprocess.DEVNULL, check=False).returncode
             except (Exception, SystemExit) as exc:  # pylint: disable=broad-exception-caught
                 # Whatever happens, the stage ends as failed with the reason
-                # in its log, and its lane goes on with the next stage.
+                # in its log, and its worker goes on with the next stage.
                 out.write(f"\nlab: stage could not run: {exc!r}\n")
                 self.rc = -1
         self.secs = time.monotonic() - start
@@ -92,38 +95,81 @@ def _pytest(*args: str):
     return ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10", *args]
 
 
-def build_stages():
-    """The suite in two lanes that run side by side.
+# Integration test modules that get a stage of their own (the largest); the
+# other modules share one stage. Each module has its own container prefix.
+INTEGRATION_SPLIT = ("test_membership.py", "test_service_safety.py")
 
-    Lane 1 holds the lab stages that start the most containers; lane 2 the
-    static checks, the ansible-core matrix and the other Molecule scenarios.
-    Stages in one lane run in order; no two stages anywhere share container
-    names (every Molecule scenario and integration module has its own
-    prefix), and both Molecule default runs sit in lane 2, one after the
-    other, because they use the same names."""
+
+def build_stages():
+    """Every stage of the suite, longest first (see run_queue).
+
+    Seconds are what each stage took on the 2-core lab machine while another
+    stage ran beside it; only the order depends on them. Both Molecule
+    default runs (ansible-core 2.21 and the oldest line) use the same
+    container names, so they share a group and never overlap."""
     scenarios = sorted(d for d in os.listdir(os.path.join(lab.ROOT, "molecule"))
                        if os.path.exists(os.path.join(lab.ROOT, "molecule", d, "molecule.yml")))
     oldest = lab.MATRIX[0][0]
-    lane1 = [
-        Stage("integration", _pytest("tests/integration", "--ignore=tests/integration/modules")),
-        *[Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc]) for sc in ("membership", "restore")
-          if sc in scenarios],
+    integ = "tests/integration"
+    stages = [
+        Stage("yamllint", ["yamllint", "-s", "."], est=5),
+        Stage("ansible-lint", ["ansible-lint", "--offline"], est=70),
+        Stage("modules", _pytest(f"{integ}/modules"), est=95),
     ]
-    lane2 = [
-        Stage("yamllint", ["yamllint", "-s", "."]),
-        Stage("ansible-lint", ["ansible-lint", "--offline"]),
-    ]
-    for core, _req, _min in reversed(lab.MATRIX):
+    for module in INTEGRATION_SPLIT:
+        name = "integration-" + module[len("test_"):-len(".py")].replace("_", "-")
+        stages.append(Stage(name, _pytest(f"{integ}/{module}"), est=900))
+    stages.append(Stage("integration", _pytest(integ, "--ignore", f"{integ}/modules",
+                                               *[f"--ignore={integ}/{m}" for m in INTEGRATION_SPLIT]), est=700))
+    for core, _req, _pythons in lab.MATRIX:
         py = ".".join(str(n) for n in _python_of(core))
-        lane2.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core))
-        lane2.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
-                           core=core, prepare=lambda c=core: sanity_tree(c)))
-    lane2.append(Stage("modules", _pytest("tests/integration/modules")))
-    lane2 += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc]) for sc in scenarios
-              if sc not in ("membership", "restore")]
+        stages.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core, est=5))
+        stages.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
+                            core=core, prepare=lambda c=core: sanity_tree(c), est=60))
+    est = {"default": 400, "membership": 450, "upgrade": 320, "restore": 230, "firewall": 110}
+    stages += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc], est=est.get(sc, 300),
+                     group=f"molecule-{sc}") for sc in scenarios]
     if oldest != lab.NEWEST and "default" in scenarios:
-        lane2.append(Stage(f"molecule-default@{oldest}", ["molecule", "test", "-s", "default"], core=oldest))
-    return [lane1, lane2]
+        stages.append(Stage(f"molecule-default@{oldest}", ["molecule", "test", "-s", "default"], core=oldest,
+                            est=est["default"], group="molecule-default"))
+    return stages
+
+
+def run_queue(stages, jobs: int) -> None:
+    """Run the stages on ``jobs`` workers, longest first (a classic way to
+    finish a batch early), skipping over a stage whose group is running."""
+    pending = sorted(stages, key=lambda st: -st.est)
+    running = set()
+    cond = threading.Condition()
+
+    def worker():
+        while True:
+            with cond:
+                while True:
+                    stage = next((st for st in pending if st.group not in running), None)
+                    if stage or not pending:
+                        break
+                    cond.wait()
+                if stage is None:
+                    return
+                pending.remove(stage)
+                running.add(stage.group)
+            try:
+                stage.run()
+            finally:
+                with cond:
+                    running.discard(stage.group)
+                    cond.notify_all()
+
+    # Daemon threads: Ctrl-C ends the run (and the summary still prints).
+    threads = [threading.Thread(target=worker, daemon=True) for _worker in range(jobs)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        print("\nlab: interrupted; stages still running are cut short", flush=True)
 
 
 def _python_of(core: str):
@@ -135,52 +181,42 @@ def _python_of(core: str):
 STATIC = ("yamllint", "ansible-lint", "unit", "sanity")
 
 
-def _select(lanes, only):
+def _select(stages, only):
     def base(stage):
         return stage.name.split("@")[0]
 
     def wanted(stage):
         return stage.name in only or base(stage) in only or (
-            base(stage).startswith("molecule-") and "molecule" in only)
+            base(stage).startswith("molecule-") and "molecule" in only) or (
+            base(stage).startswith("integration") and "integration" in only)
 
-    known = {st.name for lane in lanes for st in lane} | {base(st) for lane in lanes for st in lane} | {"molecule"}
+    known = {st.name for st in stages} | {base(st) for st in stages} | {"molecule"}
     unknown = sorted(only - known)
     if unknown:
         raise SystemExit(f"lab: no stage named {', '.join(unknown)}; stages: {', '.join(sorted(known))}")
-    return [[st for st in lane if wanted(st)] for lane in lanes]
+    return [st for st in stages if wanted(st)]
 
 
 def cmd_test(args) -> None:
     only = set(args.only or [])
     for core, _req, _pythons in lab.MATRIX:
         lab.build_venv(core)
-    lab.collections_path()  # made once, before the lanes start
-    lanes = build_stages()
+    lab.collections_path()  # made once, before the workers start
+    stages = build_stages()
     if only:
-        lanes = _select(lanes, only)
-    if args.serial:
-        lanes = [[st for lane in lanes for st in lane]]
-    stages = [st for lane in lanes for st in lane]
+        stages = _select(stages, only)
     if any(st.name.split("@")[0] not in STATIC for st in stages):
         lab.setup()  # the Docker engine, node image, network and etcd mirror
+    print(f"{len(stages)} stages on {args.jobs} workers, longest first: "
+          f"{', '.join(st.name for st in sorted(stages, key=lambda st: -st.est))}", flush=True)
     start = time.monotonic()
-    for i, lane in enumerate(lanes, 1):
-        print(f"lane {i}: {', '.join(st.name for st in lane) or '(empty)'}", flush=True)
-    # Daemon threads: Ctrl-C ends the run (and the summary still prints).
-    threads = [threading.Thread(target=lambda ln=lane: [st.run() for st in ln], daemon=True) for lane in lanes]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:
-        print("\nlab: interrupted; stages still running are cut short", flush=True)
+    run_queue(stages, args.jobs)
     total = time.monotonic() - start
     print("\n=== summary (stage, ansible-core, result, seconds)")
     for st in stages:
         result = "not run" if st.passed is None else "passed" if st.passed else "FAILED"
-        print(f"  {st.name:<26} {st.core:<6} {result:<7} {st.secs:6.0f} s")
-    print(f"  {'wall clock (lanes in parallel)':<41} {total:6.0f} s")
+        print(f"  {st.name:<34} {st.core:<6} {result:<7} {st.secs:6.0f} s")
+    print(f"  {'wall clock':<49} {total:6.0f} s")
     failed = sum(1 for st in stages if not st.passed)
     print(f"stages: {len(stages) - failed} passed, {failed} failed")
     sys.exit(1 if failed or not stages else 0)
@@ -238,7 +274,8 @@ def register(sub) -> None:
     p.add_argument("--only", action="append",
                    help="run only this stage (yamllint, ansible-lint, unit, sanity, modules, integration, molecule, "
                         "molecule-NAME; a name without @VERSION takes every ansible-core, e.g. sanity or sanity@2.20)")
-    p.add_argument("--serial", action="store_true", help="one stage at a time instead of two lanes")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="stages run side by side (default 2, the lab machine's cores; 1 runs one at a time)")
     p.set_defaults(func=cmd_test)
     p = sub.add_parser("bench", help="time a first converge and idempotent re-runs on fresh containers")
     p.add_argument("--members", type=int, default=3)
