@@ -117,26 +117,17 @@ def venv_dir(core: str) -> str:
     return VENV if core == NEWEST else f"{VENV}-{core}"
 
 
-def python_version(exe: str):
-    """(major, minor) of an interpreter that has venv and ensurepip, else None."""
+def python_version(exe: str, need_venv: bool = True):
+    """(major, minor) of an interpreter, else None; with ``need_venv`` only
+    if it also has venv and ensurepip (Debian ships those apart)."""
+    modules = "sys, ensurepip, venv" if need_venv else "sys"
     try:
-        res = subprocess.run([exe, "-c", "import sys, ensurepip, venv; print(*sys.version_info[:2])"],
+        res = subprocess.run([exe, "-c", f"import {modules}; print(*sys.version_info[:2])"],
                              capture_output=True, text=True, timeout=120, check=False)
         major, minor = res.stdout.split()
         return (int(major), int(minor)) if res.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, ValueError):
         return None  # e.g. a pyenv shim for a version that is not the active one
-
-
-def _bare_version(exe: str):
-    """(major, minor) of an interpreter even without ensurepip, else None."""
-    try:
-        res = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=120, check=False)
-        major, minor = res.stdout.split()
-        return (int(major), int(minor)) if res.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
 
 
 def find_python(core: str, supported) -> str:
@@ -162,7 +153,7 @@ def find_python(core: str, supported) -> str:
     found = [(v, exe) for exe in candidates for v in [python_version(exe)] if v and low <= v <= high]
     if not found:
         # Debian and Ubuntu ship ensurepip apart, in python3.N-venv.
-        bare = sorted(((v, exe) for exe in candidates for v in [_bare_version(exe)]
+        bare = sorted(((v, exe) for exe in candidates for v in [python_version(exe, need_venv=False)]
                        if v and low <= v <= high and exe.startswith("/usr/bin/")), reverse=True)
         if bare:
             apt_install(f"python3.{bare[0][0][1]}-venv")

@@ -45,8 +45,9 @@ def sanity_tree(core: str) -> str:
 class Stage:
     """One command of the suite, run in its own process with its log kept."""
 
-    def __init__(self, name, cmd, core=lab.NEWEST, cwd=None, prepare=None, est=60, group=None):
-        self.name, self.cmd, self.core, self.cwd, self.prepare = name, cmd, core, cwd, prepare
+    def __init__(self, name, cmd, core=lab.NEWEST, prepare=None, est=60, group=None):
+        # prepare: makes the directory the stage runs in (the repo root without it)
+        self.name, self.cmd, self.core, self.prepare = name, cmd, core, prepare
         # est: seconds it took alone in the last measured run (the queue's
         # order); group: stages that share container names never overlap.
         self.est, self.group = est, group or name
@@ -65,7 +66,7 @@ class Stage:
         os.makedirs(os.path.dirname(self.log), exist_ok=True)
         with open(self.log, "w") as out:
             try:
-                cwd = self.prepare() if self.prepare else (self.cwd or lab.ROOT)
+                cwd = self.prepare() if self.prepare else lab.ROOT
                 out.write(f"$ {' '.join(self.cmd)}  (in {cwd}, ansible-core {self.core})\n")
                 out.flush()
                 self.rc = subprocess.run(self.cmd, env=self.env(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
