@@ -49,7 +49,8 @@ options:
     elements: str
     default: []
   units:
-    description: systemd unit names whose active and enabled states are read.
+    description:
+      - systemd unit names whose active and enabled states, and automatic restart count, are read.
     type: list
     elements: str
     default: []
@@ -94,10 +95,13 @@ groups:
   type: dict
   sample: {etcd: {exists: true, gid: 999}}
 units:
-  description: One entry per unit, keyed by the name given; C(active) and C(enabled) are systemctl's words.
+  description:
+    - One entry per unit, keyed by the name given; C(active) and C(enabled) are systemctl's words.
+    - C(restarts) is systemd's C(NRestarts), the automatic restarts (C(Restart=)) since the unit was last started
+      on purpose; a unit that fails at start and is restarted counts up while C(active) stays C(activating).
   returned: always
   type: dict
-  sample: {etcd.service: {active: active, enabled: enabled}}
+  sample: {etcd.service: {active: active, enabled: enabled, restarts: 0}}
 '''
 
 import grp
@@ -166,11 +170,13 @@ def group_info(name):
 
 def unit_info(module, systemctl, name):
     if not systemctl:
-        return {"active": "unknown", "enabled": "unknown"}
+        return {"active": "unknown", "enabled": "unknown", "restarts": 0}
     out = {}
     for key, verb in (("active", "is-active"), ("enabled", "is-enabled")):
         rc, stdout, stderr = module.run_command([systemctl, verb, name])
         out[key] = (stdout.strip() or stderr.strip() or "unknown").splitlines()[0]
+    rc, stdout, stderr = module.run_command([systemctl, "show", "--property=NRestarts", "--value", name])
+    out["restarts"] = int(stdout.strip()) if rc == 0 and stdout.strip().isdigit() else 0
     return out
 
 

@@ -153,6 +153,9 @@ def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh)
     try:
         run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
         assert run.rc != 0, run
+        # The wait ends once systemd has retried the failed start twice,
+        # and says so (not after etcd_service_health_retries polls).
+        assert any("failed starts retried by systemd" in f.msg and new in f.msg for f in run.failures), run
         listed = members(host_sh, hosts[0])
         mine = [m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]
         assert len(mine) == 1 and mine[0].get("isLearner") and not mine[0].get("name"), listed

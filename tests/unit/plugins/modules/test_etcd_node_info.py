@@ -52,3 +52,34 @@ def test_users_and_groups():
     assert ni.user_info("no-such-user-quorum") == {"exists": False}
     assert ni.group_info(grp.getgrgid(os.getgid())[0])["gid"] == os.getgid()
     assert ni.group_info("no-such-group-quorum") == {"exists": False}
+
+
+class FakeModule:
+    """run_command answers from a table of systemctl replies."""
+
+    def __init__(self, replies):
+        self.replies, self.calls = replies, []
+
+    def run_command(self, argv):
+        self.calls.append(argv)
+        return self.replies[argv[1]]
+
+
+def test_unit_states_and_automatic_restarts():
+    # A unit whose start failed twice and is waiting for its next try.
+    module = FakeModule({"is-active": (3, "activating\n", ""), "is-enabled": (0, "enabled\n", ""),
+                         "show": (0, "2\n", "")})
+    assert ni.unit_info(module, "/bin/systemctl", "etcd.service") == {
+        "active": "activating", "enabled": "enabled", "restarts": 2}
+    assert ["/bin/systemctl", "show", "--property=NRestarts", "--value", "etcd.service"] in module.calls
+
+
+def test_unit_without_a_restart_count_reads_zero():
+    # Unknown unit: is-enabled answers on stderr, show prints nothing useful.
+    module = FakeModule({"is-active": (3, "inactive\n", ""),
+                         "is-enabled": (1, "", "Failed to get unit file state for x.service: No such file\n"),
+                         "show": (1, "", "")})
+    info = ni.unit_info(module, "/bin/systemctl", "x.service")
+    assert info == {"active": "inactive", "enabled": "Failed to get unit file state for x.service: No such file",
+                    "restarts": 0}
+    assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0}
