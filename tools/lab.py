@@ -170,14 +170,20 @@ def _stamp_text(requirements: str) -> str:
         return hashlib.sha256(fh.read()).hexdigest()
 
 
+# The test command builds venvs and the lab side by side (threads); dpkg
+# takes one install at a time.
+_APT_LOCK = threading.Lock()
+
+
 def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise SystemExit(f"lab: missing packages {', '.join(packages)}; install them (root needed)")
-    if not glob.glob("/var/lib/apt/lists/*Packages*"):
-        run(["apt-get", "update", "-qq"])
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log(f"apt-get install {' '.join(packages)}")
-    run(["apt-get", "install", "-y", "-qq", *packages], env=env)
+    with _APT_LOCK:
+        if not glob.glob("/var/lib/apt/lists/*Packages*"):
+            run(["apt-get", "update", "-qq"])
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        log(f"apt-get install {' '.join(packages)}")
+        run(["apt-get", "install", "-y", "-qq", *packages], env=env)
 
 
 def build_venv(core: str) -> str:
@@ -242,9 +248,10 @@ def ensure_ansible_test_pip(venv: str) -> None:
         current = open(target).read() if os.path.exists(target) else None
         if current != GET_PIP:
             os.makedirs(cache, exist_ok=True)
-            with open(target + ".tmp", "w") as fh:
+            tmp = f"{target}.{os.getpid()}.{threading.get_ident()}.tmp"  # venvs are built side by side
+            with open(tmp, "w") as fh:
                 fh.write(GET_PIP)
-            os.replace(target + ".tmp", target)
+            os.replace(tmp, target)
 
 
 def ensure_venv() -> None:
@@ -749,6 +756,9 @@ def main(argv=None) -> None:
     import labtest  # the test and bench commands, beside this file
     labtest.register(sub)
     args = parser.parse_args(argv)
+    # When the command began, kept across ensure_venv's re-exec (the test
+    # summary counts the set-up from here).
+    os.environ.setdefault("LAB_STARTED", str(time.time()))
     ensure_venv()
     args.func(args)
 

@@ -5,6 +5,8 @@ Generic on purpose (any lab test module can use it):
 
 - the ``lab`` marker (``-m lab`` / ``-m "not lab"``) for tests that need the
   Docker lab of tools/lab.py;
+- ``shared_cluster``: one deployed 3-member cluster for the whole session,
+  for the modules whose tests hand it back healthy (backup, maintenance);
 - ``lab_containers``: a factory that starts a fresh set of member
   containers (``lab_containers("badin", 4)`` -> ["badin-1", ...]) and removes
   every set it started when the test module ends;
@@ -185,6 +187,45 @@ def lab_containers():
     yield start
     for prefix in started:
         lab.down(prefix)
+
+
+SHARED_PREFIX = "shr"
+# The shared cluster's backend quota: small enough for the maintenance tests
+# to fill it (NOSPACE) in a few seconds, far above what the others write.
+SHARED_QUOTA = 16 * 1024 * 1024
+
+
+@dataclass
+class SharedCluster:
+    hosts: list
+    inventory: Path
+    base: Path  # the inventory's directory (backup.yml stores under it)
+    name: str  # etcd_cluster_name
+    quota: int  # etcd_service_quota_backend_bytes
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory):
+    """One healthy 3-member cluster (TLS, firewall, systemd), deployed once for
+    every test module of the run that asks for it instead of once per module.
+
+    The contract of its users: each test hands it back healthy, every member
+    running, the configuration as deployed (a test that stops a member starts
+    it again in a ``finally``); keys they write stay under their own prefix.
+    Removed when the session ends, passed or failed."""
+    lab.down(SHARED_PREFIX)
+    try:
+        lab.up(SHARED_PREFIX, 3)
+        hosts = lab.member_names(SHARED_PREFIX, 3)
+        base = tmp_path_factory.mktemp(SHARED_PREFIX)
+        inv = make_inventory(base / "inventory.json", {"etcd": hosts},
+                             all_vars=lab_vars(etcd_cluster_name=SHARED_PREFIX,
+                                               etcd_service_quota_backend_bytes=SHARED_QUOTA))
+        run = run_playbook(inv)
+        assert run.rc == 0, run
+        yield SharedCluster(hosts, inv, base, SHARED_PREFIX, SHARED_QUOTA)
+    finally:
+        lab.down(SHARED_PREFIX)
 
 
 @pytest.fixture(scope="session")

@@ -26,13 +26,10 @@ REPORT = re.compile(r"Snapshot\s+(\S+)\s+from\s+(\S+):\s+revision\s+(\d+),\s+(\d
 
 
 @pytest.fixture(scope="module")
-def cluster(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_path_factory):
-    hosts = lab_containers("bak", 3)
-    base = tmp_path_factory.mktemp("bak")
-    inv = write_inventory(base / "inventory.json", {"etcd": hosts}, all_vars=lab_vars(etcd_cluster_name="bak"))
-    run = ansible_playbook(inv)
-    assert run.rc == 0, run
-    return hosts, inv, base / "etcd-backups" / "bak"
+def cluster(shared_cluster):
+    """The session's shared cluster (conftest): these tests only read it,
+    and the one that stops a member starts it again."""
+    return shared_cluster.hosts, shared_cluster.inventory, shared_cluster.base / "etcd-backups" / shared_cluster.name
 
 
 def put_keys(host_sh, host, prefix, count):
@@ -64,7 +61,7 @@ def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook,
         revisions.append(revision)
     assert revisions[0] < revisions[1] < revisions[2]  # each one newer, 10 puts apart at least
     assert revisions[2] - revisions[1] >= 10
-    files = sorted(store.glob("bak-*.db"))
+    files = sorted(store.glob(f"{store.name}-*.db"))
     assert len(files) == 2, files  # the newest 2 kept (SAFETY-13)
     assert stat.S_IMODE(store.stat().st_mode) == 0o700
     for f in files:
@@ -81,7 +78,7 @@ def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook,
 
 def test_no_backup_of_an_unhealthy_cluster(cluster, ansible_playbook, host_sh):
     hosts, inv, store = cluster
-    before = sorted(store.glob("bak-*.db"))
+    before = sorted(store.glob(f"{store.name}-*.db"))
     assert host_sh(hosts[2], "systemctl stop etcd").returncode == 0
     try:
         run = ansible_playbook(inv, "-e", "etcd_backup_keep=2", playbook="playbooks/backup.yml")
@@ -89,15 +86,15 @@ def test_no_backup_of_an_unhealthy_cluster(cluster, ansible_playbook, host_sh):
         host_sh(hosts[2], "systemctl start etcd")
     assert run.rc != 0, run
     assert "not healthy" in " ".join(f.msg for f in run.failures), run  # SAFETY-11
-    assert sorted(store.glob("bak-*.db")) == before
+    assert sorted(store.glob(f"{store.name}-*.db")) == before
 
 
 def test_bad_keep_is_refused(cluster, ansible_playbook):
     hosts, inv, store = cluster
-    before = sorted(store.glob("bak-*.db"))
+    before = sorted(store.glob(f"{store.name}-*.db"))
     run = ansible_playbook(inv, "-e", "etcd_backup_keep=0", playbook="playbooks/backup.yml")
     assert run.rc != 0, run
     # -e passes a string: the message names the value as given.
     assert re.search(r'etcd_backup_keep="?0"? \(at least 1\)', " ".join(f.msg for f in run.failures)), run  # SAFETY-20
     assert all(r["changed"] == 0 for r in run.recap.values()), run
-    assert sorted(store.glob("bak-*.db")) == before
+    assert sorted(store.glob(f"{store.name}-*.db")) == before
