@@ -52,12 +52,21 @@ def cluster(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_pat
 
 
 def test_changed_config_restarts_one_member_at_a_time_leader_last(cluster, ansible_playbook, host_sh):
+    """SAFETY-11, SAFETY-12: a changed setting restarts each member once, the
+    leader last, gated. The same run puts back drifted modes and owners on
+    one member (SAFETY-19: keys 0600 owned by etcd, data dir 0700); the run
+    after that changes nothing."""
     hosts, inv = cluster
     leader = leader_name(host_sh, hosts[0])
     pids = {h: main_pid(host_sh, h) for h in hosts}
+    drifted = hosts[1]
+    assert host_sh(drifted, f"chmod 0644 {PKI}/member.key && chown root:root {PKI}/admin.key "
+                            "&& chmod 0755 /var/lib/etcd").returncode == 0
 
     run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
     assert run.rc == 0, run
+    modes = host_sh(drifted, f"stat -c '%a %U' {PKI}/member.key {PKI}/admin.key /var/lib/etcd").stdout.split("\n")
+    assert modes[:3] == ["600 etcd", "600 etcd", "700 etcd"], modes  # SAFETY-19
     restarted = RESTARTED.findall(run.output)
     gates = re.findall(r"^TASK \[quorum\.etcd\.etcd_service : Wait until every member answers", run.output, re.M)
     assert sorted(restarted) == sorted(hosts), run  # each member once
@@ -135,47 +144,6 @@ def key_digests(host_sh, hosts):
     return {h: host_sh(h, f"sha256sum {PKI}/member.key {PKI}/admin.key").stdout for h in hosts}
 
 
-def test_drifted_modes_and_owners_are_put_back(cluster, ansible_playbook, host_sh):
-    """SAFETY-19: keys 0600 owned by etcd, data dir 0700: a re-run corrects drift."""
-    hosts, inv = cluster
-    drifted = hosts[1]
-    assert host_sh(drifted, f"chmod 0644 {PKI}/member.key && chown root:root {PKI}/admin.key "
-                            "&& chmod 0755 /var/lib/etcd").returncode == 0
-    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
-    assert run.rc == 0, run
-    assert run.recap[drifted]["changed"] >= 1, run
-    modes = host_sh(drifted, f"stat -c '%a %U' {PKI}/member.key {PKI}/admin.key /var/lib/etcd").stdout.split("\n")
-    assert modes[:3] == ["600 etcd", "600 etcd", "700 etcd"], modes
-    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
-    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
-
-
-def test_certificates_are_renewed_inside_the_window_only_and_keep_their_keys(cluster, ansible_playbook, host_sh):
-    """SAFETY-17: short-lived certificates (2 days) are renewed by a plain
-    re-run because they are inside the 30-day window; the keys stay; the new
-    certificates are what etcd serves; the run after that renews nothing."""
-    hosts, inv = cluster
-    keys = key_digests(host_sh, hosts)
-    short = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "-e", "etcd_tls_cert_valid_days=2",
-                             "-e", "etcd_tls_renew_days=1", "-e", "etcd_tls_force_renew=true")
-    assert short.rc == 0, short
-    short_served = {h: served_certificate(host_sh, h) for h in hosts}
-    assert all(0 < days_left(s) <= 3 for s in short_served.values()), short_served  # etcd serves them
-    pids = {h: main_pid(host_sh, h) for h in hosts}
-    renewed = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")  # default window: 30 days
-    assert renewed.rc == 0, renewed
-    # Same keys and CA: etcd reads the new certificate at the next connection, no restart.
-    assert not RESTARTED.findall(renewed.output) and {h: main_pid(host_sh, h) for h in hosts} == pids, renewed
-    for host in hosts:
-        served = served_certificate(host_sh, host)
-        assert served["serial"] != short_served[host]["serial"], (host, served)
-        assert days_left(served) > 300, (host, served)  # the renewed 365-day certificate is served
-    assert key_digests(host_sh, hosts) == keys  # keys matching their certificates are kept
-    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
-    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
-    assert not RESTARTED.findall(again.output), again
-
-
 def verifies_against(host_sh, host, cafile):
     """Whether the certificate etcd serves on its client port verifies against cafile."""
     return host_sh(host, f"openssl s_client -connect 127.0.0.1:2379 -CAfile {cafile} -cert {PKI}/admin.crt "
@@ -201,27 +169,45 @@ def stop_writer(host_sh, host):
     raise AssertionError("the writer wrote no report")
 
 
-def test_renew_certs_serves_new_certificates_without_a_failed_request(cluster, ansible_playbook, host_sh, docker_cp,
-                                                                      capsys):
-    """Issue 5: renewal on request, keys kept, no restart and no failed request (SAFETY-17)."""
+def test_certificates_are_renewed_inside_the_window_and_on_request_without_a_failed_request(
+        cluster, ansible_playbook, host_sh, docker_cp, capsys):
+    """SAFETY-17 and issue 5, on one set of short-lived certificates:
+
+    - short-lived certificates (2 days) are renewed by a plain re-run because
+      they are inside the 30-day window, the keys stay, no member restarts,
+      and the new certificates are what etcd serves;
+    - renew_certs.yml renews the fresh 365-day certificates on request while
+      a writer puts keys through every member: no restart, no failed request,
+      every acknowledged write on every member;
+    - the plain run after that renews nothing (outside the window)."""
     hosts, inv = cluster
+    keys = key_digests(host_sh, hosts)
     short = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "-e", "etcd_tls_cert_valid_days=2",
                              "-e", "etcd_tls_renew_days=1", "-e", "etcd_tls_force_renew=true")
     assert short.rc == 0, short
-    before = {h: served_certificate(host_sh, h) for h in hosts}
-    assert all(0 < days_left(c) <= 3 for c in before.values()), before  # short-lived certificates served
-    keys = key_digests(host_sh, hosts)
+    short_served = {h: served_certificate(host_sh, h) for h in hosts}
+    assert all(0 < days_left(s) <= 3 for s in short_served.values()), short_served  # etcd serves them
+    pids = {h: main_pid(host_sh, h) for h in hosts}
+
+    renewed = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")  # default window: 30 days
+    assert renewed.rc == 0, renewed
+    # Same keys and CA: etcd reads the new certificate at the next connection, no restart.
+    assert not RESTARTED.findall(renewed.output) and {h: main_pid(host_sh, h) for h in hosts} == pids, renewed
+    window_served = {h: served_certificate(host_sh, h) for h in hosts}
+    for host, served in window_served.items():
+        assert served["serial"] != short_served[host]["serial"], (host, served)
+        assert days_left(served) > 300, (host, served)  # the renewed 365-day certificate is served
+    assert key_digests(host_sh, hosts) == keys  # keys matching their certificates are kept
+
     start_writer(host_sh, docker_cp, hosts[0])
     time.sleep(2)
-    pids = {h: main_pid(host_sh, h) for h in hosts}
     run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", playbook="playbooks/renew_certs.yml")
     report = stop_writer(host_sh, hosts[0])
     assert run.rc == 0, run
-    # Same keys and CA: served from the next connection on, without a restart.
     assert not RESTARTED.findall(run.output) and {h: main_pid(host_sh, h) for h in hosts} == pids, run
-    for h in hosts:
+    for h in hosts:  # renewed on request although far outside the window
         after = served_certificate(host_sh, h)
-        assert after["serial"] != before[h]["serial"] and days_left(after) > 300, (h, before[h], after)
+        assert after["serial"] != window_served[h]["serial"] and days_left(after) > 300, (h, window_served[h], after)
     assert key_digests(host_sh, hosts) == keys
     # No request failed, and every acknowledged write is on every member.
     assert report["acked"] and not report["failed"], report["failed"]
@@ -232,6 +218,10 @@ def test_renew_certs_serves_new_certificates_without_a_failed_request(cluster, a
     with capsys.disabled():
         print(f"\nrenew_certs.yml under writes: {report['attempts']} attempts in {report['seconds']} s, "
               f"{len(report['acked'])} acknowledged, {len(report['failed'])} failed, {report['failovers']} fail-overs")
+
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+    assert not RESTARTED.findall(again.output), again
 
 
 def test_rotate_ca_replaces_the_trust(cluster, ansible_playbook, host_sh, capsys):
