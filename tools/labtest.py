@@ -47,13 +47,13 @@ def sanity_tree(core: str) -> str:
 class Stage:
     """One command of the suite, run in its own process with its log kept."""
 
-    def __init__(self, name, cmd, core=lab.NEWEST, prepare=None, est=60, group=None, always=None):
+    def __init__(self, name, cmd, core=lab.NEWEST, prepare=None, est=60, group=None, always=None, extra_env=None):
         # cmd: one command, or a list of commands run in order until one fails;
         # always: a command run at the end whatever happened (a clean-up);
         # prepare: makes the directory the stage runs in (the repo root without it)
         self.name, self.core, self.prepare = name, core, prepare
         self.cmds = list(cmd) if cmd and isinstance(cmd[0], list) else [cmd]
-        self.always = always
+        self.always, self.extra_env = always, extra_env or {}
         # est: seconds it took alone in the last measured run (the queue's
         # order); group: stages that share container names never overlap.
         self.est, self.group = est, group or name
@@ -65,6 +65,7 @@ class Stage:
         venv = lab.venv_dir(self.core)
         env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env["PATH"]
         env["VIRTUAL_ENV"] = venv
+        env.update(self.extra_env)
         return env
 
     def _step(self, cmd, cwd, out, start) -> int:
@@ -142,8 +143,12 @@ def build_stages():
     stages = [
         Stage("yamllint", ["yamllint", "-s", "."], est=5),
         Stage("ansible-lint", ["ansible-lint", "--offline"], est=70),
-        Stage("modules", _pytest(f"{integ}/modules"), est=95),
     ]
+    # The modules against a real cluster of each supported minor line.
+    for line, version in lab.LINES.items():
+        stages.append(Stage(f"modules@{line}", _pytest(f"{integ}/modules"), est=95,
+                            extra_env={"ETCD_BIN": os.path.join(lab.GO_CACHE, version, "etcd"),
+                                       "ETCD_VERSION": version}))
     for module in INTEGRATION_SPLIT:
         name = "integration-" + module[len("test_"):-len(".py")].replace("_", "-")
         stages.append(Stage(name, _pytest(f"{integ}/{module}"), est=900))

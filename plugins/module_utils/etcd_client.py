@@ -535,6 +535,13 @@ class EtcdClient(object):
                                   "and the cluster a quorum?)" % self.timeout, endpoint)
             raise EtcdUnreachable("connect timed out (connect_timeout=%gs)" % self.connect_timeout, endpoint)
         except (socket.error, OSError, http_client.HTTPException) as exc:
+            if connected and scheme == "https" and not self.client_cert and isinstance(exc, (socket.error, OSError)):
+                # With TLS 1.3 the server checks the client certificate after
+                # the handshake has completed on our side: a server that wants
+                # one closes the connection (or alerts) when the request is sent.
+                raise EtcdTLSError("the server closed the connection after the TLS handshake (%s) and no client "
+                                   "certificate was given: set client_cert and client_key (etcd runs with "
+                                   "client-cert-auth)" % _reason(exc), endpoint)
             raise EtcdUnreachable("cannot reach endpoint (%s)" % _reason(exc), endpoint)
 
     def _token(self, endpoint):

@@ -226,9 +226,10 @@ def test_bad_client_network(bad_run, members, network):
 
 
 # ---------------------------------------------------------------------------
-# 6. Security settings (issue 6; SAFETY-18, SAFETY-19, SAFETY-20). The lab's
-# default version (3.5.1) has neither tls-min-version (3.5.8) nor peer
-# allow-lists in its configuration file (3.5.14).
+# 6. Security settings (issue 6; SAFETY-18, SAFETY-19, SAFETY-20). etcd 3.5.1
+# has neither tls-min-version (3.5.8) nor peer allow-lists in its
+# configuration file (3.5.14). Extra settings the target release would not
+# read (issue 14) are refused the same way, naming what to write instead.
 
 PASSWORD = "never-Printed-7"
 
@@ -236,10 +237,17 @@ SECURITY_CASES = {
     "weak-cipher": ({"etcd_service_tls_cipher_suites": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
                                                         "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]},
                     ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "etcd_service_tls_cipher_suites"]),
-    "tls13-too-old": ({"etcd_service_tls_min_version": "TLS1.3"},
-                      ["etcd_service_tls_min_version=TLS1.3", "3.5.8", "etcd_install_version=3.5."]),
-    "allow-list-too-old": ({"etcd_service_peer_cert_allowed_hostname": "peers.example.test"},
+    "tls13-too-old": ({"etcd_service_tls_min_version": "TLS1.3", "etcd_install_version": "3.5.1"},
+                      ["etcd_service_tls_min_version=TLS1.3", "3.5.8", "etcd_install_version=3.5.1"]),
+    "allow-list-too-old": ({"etcd_service_peer_cert_allowed_hostname": "peers.example.test",
+                            "etcd_install_version": "3.5.1"},
                            ["etcd_service_peer_cert_allowed_hostname", "3.5.14"]),
+    "experimental-on-3.7": ({"etcd_install_version": "3.7.3",
+                             "etcd_service_extra_config": {"experimental-compact-hash-check-time": "2m"}},
+                            ["'experimental-compact-hash-check-time' is not read by etcd 3.7.3",
+                             "use 'compact-hash-check-time' instead"]),
+    "v2-store-on-3.6": ({"etcd_service_extra_config": {"experimental-enable-v2v3": "/v2"}},
+                        ["'experimental-enable-v2v3' is not read by etcd 3.6.16", "removed"]),
     "auth-without-password": ({"etcd_cluster_auth_enabled": True},
                               ["etcd_cluster_auth_enabled=true", "etcd_cluster_root_password"]),
     "user-with-undeclared-role": ({"etcd_auth_users": [{"name": "app", "password": PASSWORD, "roles": ["ghost"]}]},

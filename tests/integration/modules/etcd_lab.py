@@ -13,7 +13,6 @@ import ipaddress
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,10 +23,26 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-VENV_BIN = Path(sys.executable).parent
-ETCD = os.environ.get("ETCD_BIN") or shutil.which("etcd", path=str(VENV_BIN)) or shutil.which("etcd")
+# tools/lab.py test sets ETCD_BIN (and ETCD_VERSION) per stage, one per
+# supported minor line; by hand, the lab's Go-built default release is used.
+GO_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quorum-etcd-lab" / "etcd-go"
+ETCD = os.environ.get("ETCD_BIN") or str(GO_CACHE / "3.6.16" / "etcd")
+
+
+def require_etcd():
+    """Fail (never skip) when the binary under test is missing or is not
+    the release the stage names."""
+    if not os.access(ETCD, os.X_OK):
+        pytest.fail("no etcd binary to test with: %r (set ETCD_BIN, as tools/lab.py test does)" % ETCD)
+    want = os.environ.get("ETCD_VERSION")
+    if want:
+        out = subprocess.run([ETCD, "--version"], capture_output=True, text=True, check=False).stdout
+        assert "etcd Version: %s\n" % want in out, "%s is not etcd %s: %r" % (ETCD, want, out)
+
+
 MODULES = {
     "etcd_member": "plugins/modules/etcd_member.py",
     "etcd_status_info": "plugins/modules/etcd_status_info.py",

