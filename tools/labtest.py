@@ -24,12 +24,12 @@ import lab
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-def sanity_tree(core: str) -> str:
+def sanity_tree(core: str, name: str = "sanity") -> str:
     """ansible-test needs the collection at ansible_collections/quorum/etcd
     (a real directory, not a symlink): copy every tracked file, so sanity sees
     the whole collection (plugins, roles' Python, tests/, tools/, molecule/)
     as a user's ``ansible-test sanity`` in a checkout would."""
-    dest = os.path.join(lab.LAB, f"sanity-{core}", "ansible_collections", "quorum", "etcd")
+    dest = os.path.join(lab.LAB, f"{name}-{core}", "ansible_collections", "quorum", "etcd")
     shutil.rmtree(dest, ignore_errors=True)
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=lab.ROOT,
                            capture_output=True, text=True, check=True).stdout.splitlines()
@@ -143,6 +143,10 @@ def build_stages():
     stages = [
         Stage("yamllint", ["yamllint", "-s", "."], est=5),
         Stage("ansible-lint", ["ansible-lint", "--offline"], est=70),
+        # The documentation of every module, filter and role entry point, as
+        # docs.ansible.com would render it (semantic markup references too).
+        Stage("antsibull-docs", ["antsibull-docs", "lint-collection-docs", "--plugin-docs", "."],
+              prepare=lambda: sanity_tree(lab.NEWEST, "docs"), est=60),
     ]
     # The modules against a real cluster of each supported minor line.
     for line, version in lab.LINES.items():
@@ -215,7 +219,7 @@ def _python_of(core: str):
 
 
 # Stages that need neither the Docker lab nor a venv of another line.
-STATIC = ("yamllint", "ansible-lint", "unit", "sanity")
+STATIC = ("yamllint", "ansible-lint", "antsibull-docs", "unit", "sanity")
 
 
 def _select(stages, only):
