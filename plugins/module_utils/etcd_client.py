@@ -357,6 +357,9 @@ def parse_status(data):
         "raft_index": _int(data.get("raftIndex")),
         "raft_applied_index": _int(applied) if applied is not None else None,
         "is_learner": bool(data.get("isLearner", False)),
+        # The member's storage schema version (etcd 3.6 and later; empty
+        # before). etcd migrates it once every member runs the new minor.
+        "storage_version": data.get("storageVersion") or "",
         "errors": list(data.get("errors") or []),
     }
 

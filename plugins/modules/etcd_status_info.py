@@ -182,6 +182,13 @@ endpoints:
     is_learner:
       description: Whether this member is a learner.
       type: bool
+    storage_version:
+      description:
+        - The member's storage schema version (etcd 3.6 and later; empty before).
+        - etcd raises it once every member runs a new minor release; the next minor release refuses to start on
+          storage that is more than one minor version older.
+      type: str
+      version_added: "0.2.0"
     errors:
       description: Errors the member reports about itself (for example an alarm).
       type: list
@@ -198,7 +205,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
 _EMPTY = {
     "member_id": "0", "name": "", "version": "", "db_size": 0, "db_size_in_use": None,
     "is_leader": False, "leader_id": "0", "raft_term": 0, "raft_index": 0,
-    "raft_applied_index": None, "is_learner": False, "errors": [],
+    "raft_applied_index": None, "is_learner": False, "storage_version": "", "errors": [],
 }
 
 

@@ -119,6 +119,17 @@ def test_parse_status_35():
     assert st["is_leader"] is True and st["leader_id"] == "7" and st["member_id"] == "7"
     assert st["db_size"] == 20480 and st["db_size_in_use"] == 16384 and st["raft_applied_index"] == 4
     assert st["errors"] == ["memberID:7 alarm:NOSPACE "]
+    assert st["storage_version"] == ""  # 3.5 has no storage version
+
+
+def test_parse_status_36_storage_version_and_omitted_zero_values():
+    # The 3.6 gateway omits zero values (isLearner, errors) and sends int64 as strings.
+    data = {"header": {"cluster_id": "1", "member_id": "7", "revision": "9", "raft_term": "3"},
+            "version": "3.6.16", "dbSize": "24576", "leader": "8", "raftIndex": "12", "raftTerm": "3",
+            "raftAppliedIndex": "12", "dbSizeInUse": "16384", "storageVersion": "3.6.0"}
+    st = ec.parse_status(data)
+    assert st["storage_version"] == "3.6.0" and st["is_learner"] is False and st["errors"] == []
+    assert st["leader_id"] == "8" and st["is_leader"] is False and st["raft_index"] == 12
 
 
 def test_parse_status_34_lacks_fields_and_no_leader():
