@@ -26,10 +26,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tools"))
+import lab as lab_tools  # noqa: E402  (tools/lab.py, standard library only)
+
 # tools/lab.py test sets ETCD_BIN (and ETCD_VERSION) per stage, one per
 # supported minor line; by hand, the lab's Go-built default release is used.
-GO_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quorum-etcd-lab" / "etcd-go"
-ETCD = os.environ.get("ETCD_BIN") or str(GO_CACHE / "3.6.16" / "etcd")
+ETCD = os.environ.get("ETCD_BIN") or os.path.join(lab_tools.GO_CACHE, lab_tools.DEFAULT_VERSION, "etcd")
 
 
 def require_etcd():
