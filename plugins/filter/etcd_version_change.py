@@ -16,8 +16,9 @@ description:
     that names the versions and says what to do first (SAFETY-14).
   - Upgrades go one minor version at a time. Before any member runs 3.6, every member must run 3.5.32
     or later (the 3.5 patches that make a 3.5 cluster safe to join for 3.6 members).
-  - Moving a running 3.6 cluster to 3.7 is refused for now (etcd 3.7.3 failed to replay the WAL of a
-    cluster that had run 3.5 and 3.6 in the lab); new 3.7 clusters are allowed.
+  - Before any member runs 3.7, every member must run 3.6.11 or later (etcd's 3.7 upgrade guide). What a
+    member replays from its WAL is checked separately (M(quorum.etcd.etcd_node_info), filter
+    P(quorum.etcd.etcd_wal_plan#filter)).
   - A rollback (a lower release) is refused unless O(allow_downgrade), and even then only within the
     minor version every member already runs (a binary swap); a cluster whose members all run the new
     minor needs etcd's downgrade procedure, which this filter never allows.
@@ -56,11 +57,10 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 # Target minor line -> the oldest release every member must run before the
-# first member moves to that line.
-# (3.7 will need 3.6.11 on every member once 3.6 -> 3.7 is allowed, see
-# the refusal in etcd_version_change.)
+# first member moves to that line (etcd's upgrade guides).
 MINIMUM_BEFORE = {
     (3, 6): (3, 5, 32),
+    (3, 7): (3, 6, 11),
 }
 
 
@@ -99,11 +99,6 @@ def etcd_version_change(have, target, allow_downgrade=False):
         if want[:2] != lowest[:2]:
             return (head + " A rollback can only go back within the cluster version %d.%d; etcd cannot run a cluster "
                     "on an older minor version." % lowest[:2] + tail)
-    if want[:2] == (3, 7) and lowest[:2] == (3, 6):
-        return (head + " Moving a running cluster from 3.6 to 3.7 is not supported by this collection yet: in the lab, "
-                "etcd 3.7.3 started on the data of a cluster that had run 3.5 and 3.6.16 panicked replaying its WAL "
-                "('unmarshal should never fail'), leaving that member down (docs/LAB.md). New clusters can run 3.7."
-                + tail)
     floor = MINIMUM_BEFORE.get(want[:2])
     if floor and want[:2] > lowest[:2]:
         behind = sorted(host for host, v in versions.items() if v[:2] < want[:2] and v < floor)

@@ -869,7 +869,12 @@ class EtcdClient(object):
             body["range_end"] = _b64(range_end)
         return parse_header(self.call("/v3/auth/role/revoke", body))
 
-    # -- KV (used by tests) ------------------------------------------------
+    def session(self, endpoint):
+        """A kept-alive connection to one ``endpoint`` for many small
+        requests in a row (etcd_raft_snapshot); no failover."""
+        return _Session(self, endpoint)
+
+    # -- KV (used by tests and etcd_raft_snapshot) -------------------------
 
     def put(self, key, value):
         return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
@@ -884,6 +889,40 @@ class EtcdClient(object):
     def delete(self, key):
         data = self.call("/v3/kv/deleterange", {"key": _b64(key)})
         return _int(data.get("deleted"))
+
+
+class _Session(object):
+    """One HTTP/1.1 connection reused for each request. Errors are the
+    client's: EtcdUnreachable when the connection breaks, the mapped etcd
+    error when etcd refuses."""
+
+    def __init__(self, client, endpoint):
+        self.client = client
+        self.endpoint = endpoint
+        self.token = client._token(endpoint) if client.username else None
+        scheme, host, port = validate_url(endpoint)
+        if scheme == "https":
+            self.conn = http_client.HTTPSConnection(host, port, timeout=client.timeout, context=client._ssl_context)
+        else:
+            self.conn = http_client.HTTPConnection(host, port, timeout=client.timeout)
+
+    def call(self, path, body):
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = self.token
+        try:
+            self.conn.request("POST", path, body=json.dumps(body).encode("utf-8"), headers=headers)
+            resp = self.conn.getresponse()
+            status, raw = resp.status, resp.read()
+        except (socket.error, OSError, http_client.HTTPException) as exc:
+            raise EtcdUnreachable("connection broke (%s)" % _reason(exc), self.endpoint)
+        return EtcdClient._decode(self.endpoint, status, raw)
+
+    def put(self, key, value):
+        return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
+
+    def close(self):
+        self.conn.close()
 
 
 def _bytes(text):

@@ -54,6 +54,14 @@ options:
     type: list
     elements: str
     default: []
+  wal:
+    description:
+      - A member's write-ahead log directory (C(<data dir>/member/wal)) to read: which raft entries the member
+        replays when it starts, and how many of them are requests in the format etcd 3.5 wrote for its v2 store,
+        which etcd 3.7 can no longer decode.
+      - Reading is safe while etcd runs; a record still being written ends the read.
+    type: path
+    version_added: "0.2.0"
 '''
 
 EXAMPLES = r'''
@@ -62,6 +70,11 @@ EXAMPLES = r'''
     paths: [/var/lib/etcd/member/wal, /etc/systemd/system/etcd.service]
     contents: [/etc/etcd/etcd.conf.yml]
     units: [etcd.service]
+  register: node
+
+- name: Read what a member replays from its WAL before it may run etcd 3.7
+  quorum.etcd.etcd_node_info:
+    wal: /var/lib/etcd/member/wal
   register: node
 '''
 
@@ -102,6 +115,17 @@ units:
   returned: always
   type: dict
   sample: {etcd.service: {active: active, enabled: enabled, restarts: 0}}
+wal:
+  description:
+    - What the member replays from O(wal) when it starts; only C(exists) when the directory does not exist,
+      and C(error) instead of the counts when the log cannot be read as etcd's format.
+    - C(snapshot_index) is the newest committed raft snapshot in the log (replay starts after it),
+      C(entries) the entries after it, C(v2_entries) how many of those are bare etcd v2 store requests,
+      with the first and last such index.
+  returned: when O(wal) is set
+  type: dict
+  sample: {exists: true, files: 1, snapshot_index: 0, commit_index: 10, last_index: 10, entries: 10,
+           v2_entries: 2, v2_first_index: 3, v2_last_index: 4}
 '''
 
 import grp
@@ -111,6 +135,7 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_wal import WalError, scan
 
 MAX_CONTENT = 1024 * 1024
 TYPES = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
@@ -180,6 +205,18 @@ def unit_info(module, systemctl, name):
     return out
 
 
+def wal_info(wal_dir):
+    """What a member replays from its WAL (module_utils/etcd_wal.py)."""
+    if not os.path.isdir(wal_dir):
+        return {"exists": False}
+    try:
+        info = scan(wal_dir)
+    except (WalError, OSError) as exc:
+        return {"exists": True, "error": "cannot read the WAL in %s: %s" % (wal_dir, exc)}
+    info["exists"] = True
+    return info
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -188,6 +225,7 @@ def main():
             users=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
             units=dict(type="list", elements="str", default=[]),
+            wal=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -202,7 +240,7 @@ def main():
     except OSError as exc:
         module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
     systemctl = module.get_bin_path("systemctl") if p["units"] else None
-    module.exit_json(
+    result = dict(
         changed=False,
         paths=paths,
         contents_truncated=truncated,
@@ -210,6 +248,9 @@ def main():
         groups=dict((name, group_info(name)) for name in p["groups"]),
         units=dict((name, unit_info(module, systemctl, name)) for name in p["units"]),
     )
+    if p["wal"]:
+        result["wal"] = wal_info(p["wal"])
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,11 @@ def test_3_6_needs_3_5_32_on_every_member_and_names_the_laggards():
     assert "latest 3.5.x release first" in msg and msg.endswith("No host was changed.")
 
 
-def test_3_6_to_3_7_is_refused_for_now():
-    # The lab's 3.7.3 panicked replaying the WAL of a cluster that ran 3.5 and 3.6.16.
-    for have in (three("3.6.16"), three("3.6.10"), three("3.6.16", etcd1="3.7.3")):
-        msg = etcd_version_change(have, "3.7.3")
-        assert "from 3.6 to 3.7 is not supported by this collection yet" in msg and "No host was changed." in msg
+def test_3_7_needs_3_6_11_on_every_member():
+    assert etcd_version_change(three("3.6.11"), "3.7.3") == ""
+    assert etcd_version_change(three("3.6.16", etcd1="3.7.3"), "3.7.3") == ""  # finishing a 3.6 -> 3.7 upgrade
+    msg = etcd_version_change(three("3.6.16", etcd2="3.6.10"), "3.7.3")
+    assert "every member must run 3.6.11 or later (etcd2 do not)" in msg and "latest 3.6.x release first" in msg
     assert etcd_version_change(three("3.7.2"), "3.7.3") == ""  # patches within 3.7 are fine
 
 
