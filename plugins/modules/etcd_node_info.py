@@ -56,9 +56,9 @@ options:
     default: []
   wal:
     description:
-      - A member's write-ahead log directory (C(<data dir>/member/wal)) to read: which raft entries the member
-        replays when it starts, and how many of them are requests in the format etcd 3.5 wrote for its v2 store,
-        which etcd 3.7 can no longer decode.
+      - A member's write-ahead log directory (C(<data dir>/member/wal)) to read. The result says which raft
+        entries the member replays when it starts, and how many of them are requests in the format etcd 3.5
+        wrote for its v2 store, which etcd 3.7 can no longer decode.
       - Reading is safe while etcd runs; a record still being written ends the read.
     type: path
     version_added: "0.2.0"

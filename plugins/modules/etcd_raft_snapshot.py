@@ -15,7 +15,7 @@ version_added: "0.2.0"
 description:
   - An etcd member saves a raft snapshot (and starts its next replay after it) once it has applied more
     than its C(snapshot-count) entries since its last one. etcd has no request that asks for a snapshot.
-    This module writes O(entries) small values to one scratch key through a member, which every member
+    This module writes O(entries) small values to O(scratch_key) through a member, which every member
     applies, then deletes the key.
   - The collection uses it before a cluster that ran etcd 3.5 moves from 3.6 to 3.7. Until a member has a
     snapshot newer than the last entry etcd 3.5 wrote, it would replay that entry at start, and etcd 3.7
@@ -41,9 +41,9 @@ options:
         been applied since its last one, so C(snapshot-count) plus one is always enough.
     type: int
     required: true
-  key:
+  scratch_key:
     description:
-      - The scratch key written to and deleted at the end. Its history stays until the next compaction.
+      - The key written to and deleted at the end. Its history stays until the next compaction.
     type: str
     default: /quorum.etcd/raft-snapshot
   connections:
@@ -52,7 +52,7 @@ options:
     type: int
     default: 8
 notes:
-  - With authentication enabled, the user must be allowed to write O(key) (root is).
+  - With authentication enabled, the user must be allowed to write O(scratch_key) (root is).
 seealso:
   - module: quorum.etcd.etcd_node_info
 '''
@@ -121,7 +121,7 @@ def write_entries(client, key, count, connections):
         finally:
             session.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, min(connections, count)))]
+    threads = [threading.Thread(target=worker, name="put-%d" % i) for i in range(max(1, min(connections, count)))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -138,7 +138,7 @@ def run(module, client):
         module.fail_json(msg="entries=%d must be 1 or more" % count)
     if connections < 1:
         module.fail_json(msg="connections=%d must be 1 or more" % connections)
-    key = module.params["key"]
+    key = module.params["scratch_key"]
     result = dict(changed=True, entries=count, seconds=0.0)
     if module.check_mode:
         result["revision"] = client.revision()
@@ -153,7 +153,7 @@ def run(module, client):
 
 def main():
     run_module(dict(entries=dict(type="int", required=True),
-                    key=dict(type="str", default="/quorum.etcd/raft-snapshot", no_log=False),
+                    scratch_key=dict(type="str", default="/quorum.etcd/raft-snapshot", no_log=False),
                     connections=dict(type="int", default=8)), run)
 
 
