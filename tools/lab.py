@@ -43,11 +43,11 @@ MIRROR_PORT = 8080
 MIRROR_URL = f"http://{MIRROR_NAME}:{MIRROR_PORT}"
 # Versions the mirror serves: (version, source). "go" versions are built from
 # etcd's own modules on the Go module proxy (build_etcd_with_go): the newest
-# patch of each line the collection supports, and 3.6.15 for the Molecule
+# patch of each line the collection supports, and 3.7.2 for the Molecule
 # upgrade scenario's patch rollback. "pool" is the pinned Debian build of
 # 3.5.16 (POOL_DEBS): a 3.5 below 3.5.32, which may not go to 3.6, where the
 # upgrade scenario starts.
-MIRROR_VERSIONS = [("3.6.16", "go"), ("3.7.3", "go"), ("3.5.35", "go"), ("3.6.15", "go"), ("3.5.16", "pool")]
+MIRROR_VERSIONS = [("3.6.16", "go"), ("3.7.3", "go"), ("3.5.35", "go"), ("3.7.2", "go"), ("3.5.16", "pool")]
 # The newest patch of each supported minor line: the modules stage runs
 # against a cluster of each.
 LINES = {"3.5": "3.5.35", "3.6": "3.6.16", "3.7": "3.7.3"}
