@@ -231,7 +231,11 @@ def error_from_response(endpoint, http_status, body):
         return EtcdProtocolError(
             "HTTP %s with a non-JSON answer (%s); is this an etcd client URL?" % (http_status, text),
             endpoint, http_status=http_status)
-    msg = data.get("message") or data.get("error") or ("HTTP %s" % http_status)
+    if isinstance(data.get("error"), dict):
+        # A streamed answer (snapshot) reports its error as an object:
+        # {"error": {"grpc_code": 7, "http_code": 403, "message": ...}}.
+        data = dict(data["error"], code=data["error"].get("grpc_code"))
+    msg = str(data.get("message") or data.get("error") or ("HTTP %s" % http_status))
     code = data.get("code")
     low = msg.lower()
     for needle, cls in _MESSAGE_MAP:
@@ -1042,10 +1046,12 @@ def apply_in_order(module, actions, do, describe):
         raise
 
 
-def run_module(extra_spec, run):
+def run_module(extra_spec, run, root_only=None):
     """The main() of a module that needs no more than the connection options
     plus ``extra_spec``: check mode supported, ``run(module, client)`` returns
-    the result, and any EtcdError becomes one fail_json. AnsibleModule is
+    the result, and any EtcdError becomes one fail_json. ``root_only`` names
+    what etcd allows only to root while authentication is on (compaction,
+    defragmentation): a "permission denied" then says so. AnsibleModule is
     imported here so that this file stays importable without Ansible."""
     from ansible.module_utils.basic import AnsibleModule
 
@@ -1057,5 +1063,9 @@ def run_module(extra_spec, run):
     try:
         result = run(module, client)
     except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
+        hint = ""
+        if root_only and isinstance(exc, EtcdAuthError) and "permission denied" in exc.message.lower():
+            hint = (" (with authentication on, etcd allows %s only to a user with the role root: pass root's "
+                    "username and password)" % root_only)
+        module.fail_json(msg="etcd error: %s%s" % (exc, hint), changed=False)
     module.exit_json(**result)

@@ -109,7 +109,7 @@ def run(module, client):
 
 def main():
     run_module(dict(revision=dict(type="int", default=0),
-                    physical=dict(type="bool", default=True)), run)
+                    physical=dict(type="bool", default=True)), run, root_only="compaction")
 
 
 if __name__ == "__main__":

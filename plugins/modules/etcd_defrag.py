@@ -139,7 +139,7 @@ def run(module, client):
 
 def main():
     run_module(dict(min_free_percent=dict(type="int", default=10),
-                    force=dict(type="bool", default=False)), run)
+                    force=dict(type="bool", default=False)), run, root_only="defragmentation")
 
 
 if __name__ == "__main__":

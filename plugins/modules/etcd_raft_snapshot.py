@@ -154,7 +154,7 @@ def run(module, client):
 def main():
     run_module(dict(entries=dict(type="int", required=True),
                     scratch_key=dict(type="str", default="/quorum.etcd/raft-snapshot", no_log=False),
-                    connections=dict(type="int", default=8)), run)
+                    connections=dict(type="int", default=8)), run, root_only="writing the scratch key")
 
 
 if __name__ == "__main__":

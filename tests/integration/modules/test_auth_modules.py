@@ -317,6 +317,20 @@ def test_auth_is_enforced(alab):
     assert root(alab).get("/app/x") == "from alice"
 
 
+def test_maintenance_needs_root_and_says_so_status_does_not(alab):
+    """With auth on, etcd refuses compaction and defragmentation to a user
+    without the role root (the module says what to pass); status and alarms
+    (what the health gates read) answer any authenticated user (checked on
+    3.5.35, 3.6.16 and 3.7.3)."""
+    alice = dict(conn(alab), username="alice", password=ALICE_PW1)
+    for module, what in (("etcd_compaction", "compaction"), ("etcd_defrag", "defragmentation")):
+        refused(run(alab, module, dict(alice, force=True) if module == "etcd_defrag" else alice),
+                "permission denied", "etcd allows %s only to a user with the role root" % what)
+    res = ok(run(alab, "etcd_status_info", dict(alice, cluster=True)), False)
+    assert res["healthy"] and len(res["endpoints"]) == 3, res
+    ok(run(alab, "etcd_status_info", dict(conn(alab), cluster=True)), False)
+
+
 def test_password_change_with_auth_on(alab):
     client = root(alab)
 

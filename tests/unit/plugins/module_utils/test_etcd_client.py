@@ -280,3 +280,10 @@ def test_parse_alarms_is_ordered():
     assert ec.parse_alarms(one) == ec.parse_alarms(two) == [
         {"member_id": "5", "alarm": "CORRUPT"}, {"member_id": "3", "alarm": "NOSPACE"},
         {"member_id": "9", "alarm": "NOSPACE"}]
+
+
+def test_a_streamed_error_object_is_mapped():
+    # What the gateway streams for a refused snapshot.
+    body = b'{"error":{"grpc_code":7,"http_code":403,"message":"etcdserver: permission denied","http_status":"Forbidden"}}'
+    err = ec.error_from_response("https://e:2379", 403, body)
+    assert isinstance(err, ec.EtcdAuthError) and err.code == 7 and "permission denied" in str(err)
