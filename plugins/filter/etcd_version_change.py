@@ -20,8 +20,9 @@ description:
     member replays from its WAL is checked separately (M(quorum.etcd.etcd_node_info), filter
     P(quorum.etcd.etcd_wal_plan#filter)).
   - A rollback (a lower release) is refused unless O(allow_downgrade), and even then only within the
-    minor version every member already runs (a binary swap); a cluster whose members all run the new
-    minor needs etcd's downgrade procedure, which this filter never allows.
+    minor version every member already runs (a binary swap). A cluster whose members all run the new
+    minor needs etcd's downgrade procedure (C(playbooks/downgrade.yml)), and only once the live cluster has
+    that downgrade under way (O(downgrade_to)) may its members move to the previous minor.
 options:
   _input:
     description: The release each member runs now, by host name (members without etcd are left out).
@@ -35,6 +36,13 @@ options:
     description: Allow a rollback within the minor version (C(etcd_install_allow_downgrade)).
     type: bool
     default: false
+  downgrade_to:
+    description:
+      - The minor version (C(X.Y)) of a downgrade the live cluster has under way, read from the members'
+        status by C(playbooks/downgrade.yml) (M(quorum.etcd.etcd_downgrade)); empty when none is.
+      - The members may then move to a release of that minor version.
+    type: str
+    default: ""
 author:
   - quorum.etcd maintainers (@quorum)
 '''
@@ -78,7 +86,17 @@ def _text(parts):
     return ".".join(str(p) for p in parts)
 
 
-def etcd_version_change(have, target, allow_downgrade=False):
+def _minor(text, what):
+    """``3.6`` or ``3.6.0`` -> (3, 6); () for an empty value."""
+    if not text:
+        return ()
+    parts = str(text).split(".")
+    if len(parts) == 2:
+        parts.append("0")
+    return _parse(".".join(parts), what)[:2]
+
+
+def etcd_version_change(have, target, allow_downgrade=False, downgrade_to=""):
     """Return why the members in ``have`` (host -> version) may not move to ``target``, or ''."""
     if not isinstance(have, dict):
         raise AnsibleFilterError("etcd_version_change expects a dict of host -> version, got %s" % type(have).__name__)
@@ -90,6 +108,16 @@ def etcd_version_change(have, target, allow_downgrade=False):
     listing = ", ".join("%s %s" % (host, _text(v)) for host, v in sorted(versions.items()))
     head = "etcd_install_version=\"%s\" is refused (SAFETY-14): the members have %s." % (target, listing)
     tail = " No host was changed."
+    under_way = _minor(downgrade_to, "downgrade_to")
+    if under_way and want[:2] == under_way and under_way <= lowest[:2]:
+        # etcd's downgrade is under way: the cluster version is down to the
+        # target minor already, and so is each member's storage schema
+        # (downgrade.yml waited for both), so the members may go there.
+        floor = MINIMUM_BEFORE.get((under_way[0], under_way[1] + 1))
+        if floor and want < floor:
+            return (head + " A %d.%d member must run %s or later to run beside %d.%d members during the downgrade."
+                    % (want[0], want[1], _text(floor), under_way[0], under_way[1] + 1) + tail)
+        return ""
     if want[0] != lowest[0] or want[1] > lowest[1] + 1:
         return (head + " Upgrades go one minor version at a time: first the latest %d.%d.x release."
                 % (lowest[0], lowest[1] + 1) + tail)
@@ -97,8 +125,8 @@ def etcd_version_change(have, target, allow_downgrade=False):
         if not allow_downgrade:
             return head + " That is a downgrade; to roll back a patch release, add -e etcd_install_allow_downgrade=true." + tail
         if want[:2] != lowest[:2]:
-            return (head + " A rollback can only go back within the cluster version %d.%d; etcd cannot run a cluster "
-                    "on an older minor version." % lowest[:2] + tail)
+            return (head + " A rollback can only go back within the cluster version %d.%d; to go back a minor "
+                    "version, use playbooks/downgrade.yml (etcd's downgrade procedure)." % lowest[:2] + tail)
     floor = MINIMUM_BEFORE.get(want[:2])
     if floor and want[:2] > lowest[:2]:
         behind = sorted(host for host, v in versions.items() if v[:2] < want[:2] and v < floor)

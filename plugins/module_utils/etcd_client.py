@@ -364,8 +364,18 @@ def parse_status(data):
         # The member's storage schema version (etcd 3.6 and later; empty
         # before). etcd migrates it once every member runs the new minor.
         "storage_version": data.get("storageVersion") or "",
+        # A downgrade the cluster was asked for (etcd 3.6 and later): its
+        # target minor version ("3.6.0"), until every member runs it.
+        "downgrade": parse_downgrade_info(data.get("downgradeInfo")),
         "errors": list(data.get("errors") or []),
     }
+
+
+def parse_downgrade_info(data):
+    """Normalise a status's downgradeInfo; the gateway leaves out false and
+    empty values, so a cluster with no downgrade sends nothing at all."""
+    data = data if isinstance(data, dict) else {}
+    return {"enabled": bool(data.get("enabled", False)), "target_version": data.get("targetVersion") or ""}
 
 
 def parse_alarms(data):
@@ -730,6 +740,23 @@ class EtcdClient(object):
     def defragment(self, endpoint):
         """Defragment one member's backend (blocks that member while it runs)."""
         return parse_header(self.call_endpoint(endpoint, "/v3/maintenance/defragment", {}))
+
+    def cluster_version(self, endpoint=None):
+        """The cluster version ("3.6.0") from GET /version, the minor line
+        every member may rely on; empty while the cluster has not decided it."""
+        if endpoint:
+            data = self.call_endpoint(endpoint, "/version", None, method="GET")
+        else:
+            data = self.call("/version", None, method="GET")
+        value = data.get("etcdcluster") or ""
+        return "" if value == "not_decided" else value
+
+    def downgrade(self, action, version):
+        """Maintenance.Downgrade (etcd 3.6 and later): ``action`` VALIDATE,
+        ENABLE or CANCEL, ``version`` the target minor ("3.6"). Returns the
+        cluster version etcd reports. With authentication on, root only."""
+        data = self.call("/v3/maintenance/downgrade", {"action": action, "version": version})
+        return data.get("version") or ""
 
     def health(self, endpoint=None):
         """GET /health; returns (healthy bool, reason str)."""

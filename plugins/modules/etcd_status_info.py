@@ -189,6 +189,19 @@ endpoints:
           storage that is more than one minor version older.
       type: str
       version_added: "0.2.0"
+    downgrade:
+      description:
+        - The downgrade the cluster is asked for, as this member knows it (etcd 3.6 and later; never enabled
+          before). See M(quorum.etcd.etcd_downgrade).
+      type: dict
+      version_added: "0.2.0"
+      contains:
+        enabled:
+          description: Whether a downgrade is under way.
+          type: bool
+        target_version:
+          description: Its target minor version (C(X.Y.0)); empty when none.
+          type: str
     errors:
       description: Errors the member reports about itself (for example an alarm).
       type: list
@@ -205,7 +218,8 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
 _EMPTY = {
     "member_id": "0", "name": "", "version": "", "db_size": 0, "db_size_in_use": None,
     "is_leader": False, "leader_id": "0", "raft_term": 0, "raft_index": 0,
-    "raft_applied_index": None, "is_learner": False, "storage_version": "", "errors": [],
+    "raft_applied_index": None, "is_learner": False, "storage_version": "",
+    "downgrade": {"enabled": False, "target_version": ""}, "errors": [],
 }
 
 

@@ -56,6 +56,23 @@ def test_downgrade_needs_the_switch_and_stays_within_the_minor():
     assert etcd_version_change(have, "3.6.15", allow_downgrade=True) == ""
     msg = etcd_version_change(have, "3.5.35", allow_downgrade=True)
     assert "only go back within the cluster version 3.6" in msg
+    assert "use playbooks/downgrade.yml" in msg
+
+
+def test_a_minor_downgrade_needs_the_live_downgrade_under_way():
+    have = three("3.7.3")
+    assert "downgrade.yml" in etcd_version_change(have, "3.6.16", allow_downgrade=True)
+    # downgrade.yml read from the live cluster that its downgrade to 3.6 is under way
+    assert etcd_version_change(have, "3.6.16", downgrade_to="3.6") == ""
+    assert etcd_version_change(three("3.7.3", etcd1="3.6.16"), "3.6.16", downgrade_to="3.6.0") == ""
+    # not to another minor, and not to a release too old to run beside 3.7 members
+    assert "is refused" in etcd_version_change(have, "3.5.35", downgrade_to="3.6")
+    msg = etcd_version_change(have, "3.6.10", downgrade_to="3.6")
+    assert "A 3.6 member must run 3.6.11 or later to run beside 3.7 members" in msg
+    # an upgrade is unaffected by a downgrade under way
+    assert etcd_version_change(have, "3.7.3", downgrade_to="3.6") == ""
+    with pytest.raises(AnsibleFilterError):
+        etcd_version_change(have, "3.6.16", downgrade_to="three.six")
 
 
 def test_rollback_while_versions_are_mixed_is_a_binary_swap():

@@ -130,6 +130,32 @@ def test_parse_status_36_storage_version_and_omitted_zero_values():
     st = ec.parse_status(data)
     assert st["storage_version"] == "3.6.0" and st["is_learner"] is False and st["errors"] == []
     assert st["leader_id"] == "8" and st["is_leader"] is False and st["raft_index"] == 12
+    assert st["downgrade"] == {"enabled": False, "target_version": ""}  # omitted when none
+
+
+def test_parse_status_downgrade_under_way():
+    st = ec.parse_status({"version": "3.7.3", "storageVersion": "3.6.0",
+                          "downgradeInfo": {"enabled": True, "targetVersion": "3.6.0"}})
+    assert st["downgrade"] == {"enabled": True, "target_version": "3.6.0"}
+
+
+def test_cluster_version_and_downgrade_requests():
+    client = ec.EtcdClient(["https://a:2379"])
+    sent = []
+
+    def fake(endpoint, path, body=None, method="POST"):
+        sent.append((path, body, method))
+        if path == "/version":
+            return {"etcdserver": "3.7.3", "etcdcluster": answers.pop(0)}
+        return {"header": {}, "version": "3.7.0"}
+
+    answers = ["3.7.0", "not_decided"]
+    client.call_endpoint = fake
+    assert client.cluster_version() == "3.7.0"
+    assert client.cluster_version() == ""  # a cluster that has not decided yet
+    assert client.downgrade("VALIDATE", "3.6") == "3.7.0"
+    assert sent[-1] == ("/v3/maintenance/downgrade", {"action": "VALIDATE", "version": "3.6"}, "POST")
+    assert sent[0] == ("/version", None, "GET")
 
 
 def test_parse_status_34_lacks_fields_and_no_leader():
