@@ -741,6 +741,21 @@ class EtcdClient(object):
         """Defragment one member's backend (blocks that member while it runs)."""
         return parse_header(self.call_endpoint(endpoint, "/v3/maintenance/defragment", {}))
 
+    def readyz(self, endpoint, exclude=("non_learner",)):
+        """GET /readyz on one member (etcd 3.5.11 and later): ``(True, "")``
+        when it serves local and linearizable reads (so it has caught up with
+        the cluster's consensus) and has no corruption alarm, ``(False,
+        reason)`` when not, None when the member has no such check (404).
+        ``exclude`` names checks left out: by default learners are not held
+        against a member (the member list tells them)."""
+        query = "&".join("exclude=%s" % name for name in exclude)
+        status, raw = self._raw(endpoint, "GET", "/readyz" + ("?" + query if query else ""))
+        if status == 404:
+            return None
+        if 200 <= status < 300:
+            return True, ""
+        return False, " ".join(_text(raw).split()) or ("HTTP %s" % status)
+
     def cluster_version(self, endpoint=None):
         """The cluster version ("3.6.0") from GET /version, the minor line
         every member may rely on; empty while the cluster has not decided it."""

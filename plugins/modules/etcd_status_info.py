@@ -16,7 +16,8 @@ description:
   - For each endpoint, reports the member ID and name, version, database size and size in use,
     leader flag, raft term, index and applied index, learner flag and errors.
   - For the cluster, reports the cluster ID, leader ID, member list, active alarms and an overall
-    RV(healthy) flag (every endpoint answers, exactly one leader, no alarm, no endpoint error).
+    RV(healthy) flag (every endpoint answers, exactly one leader, no alarm, no endpoint error, every member
+    that has a readiness check ready).
   - Unreachable endpoints are reported, not fatal; the module fails only when no endpoint answers.
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
 author:
@@ -202,6 +203,17 @@ endpoints:
         target_version:
           description: Its target minor version (C(X.Y.0)); empty when none.
           type: str
+    ready:
+      description:
+        - The member's own readiness check (C(/readyz), etcd 3.5.11 and later) - it serves local and
+          linearizable reads and has no corruption alarm; null when the member has no such check.
+        - A member that is not ready makes RV(healthy) false.
+      type: bool
+      version_added: "0.2.0"
+    ready_reason:
+      description: Why the member is not ready, as etcd says it; empty when it is.
+      type: str
+      version_added: "0.2.0"
     errors:
       description: Errors the member reports about itself (for example an alarm).
       type: list
@@ -219,11 +231,11 @@ _EMPTY = {
     "member_id": "0", "name": "", "version": "", "db_size": 0, "db_size_in_use": None,
     "is_leader": False, "leader_id": "0", "raft_term": 0, "raft_index": 0,
     "raft_applied_index": None, "is_learner": False, "storage_version": "",
-    "downgrade": {"enabled": False, "target_version": ""}, "errors": [],
+    "downgrade": {"enabled": False, "target_version": ""}, "errors": [], "ready": None, "ready_reason": "",
 }
 
 
-def query(client, endpoint):
+def query(client, endpoint, exclude=("non_learner",)):
     entry = dict(_EMPTY, endpoint=endpoint, reachable=False, error="")
     try:
         status = client.status(endpoint=endpoint)
@@ -233,6 +245,12 @@ def query(client, endpoint):
     entry.update(status)
     entry.pop("cluster_id", None)
     entry["reachable"] = True
+    try:
+        ready = client.readyz(endpoint, exclude)
+    except EtcdError as exc:
+        ready = (False, str(exc))
+    if ready is not None:
+        entry["ready"], entry["ready_reason"] = ready
     return entry
 
 
@@ -265,6 +283,10 @@ def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=()):
         if not e["reachable"]:
             owner = by_url.get(e["endpoint"])
             problems.append("member %s: %s" % (owner, e["error"]) if owner else e["error"])
+        if e["reachable"] and e.get("ready") is False:
+            # SAFETY-11: answering its status is not enough after a restart;
+            # the member must serve reads the cluster agrees on.
+            problems.append("%s not ready: %s" % (e["name"] or e["endpoint"], e.get("ready_reason") or "?"))
         for err in e["errors"]:
             if any(("alarm:%s" % kind) in err.replace(" ", "") for kind in tolerated_alarms):
                 continue
@@ -304,7 +326,9 @@ def run(module, client):
     tolerated = [url for m in members if m["name"] in down for url in m["client_urls"]]
     workers = max(1, min(len(targets), 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        entries = list(pool.map(lambda ep: query(client, ep), targets))
+        # A tolerated CORRUPT alarm is not held against a member's readiness either.
+        exclude = ("non_learner", "data_corruption") if "CORRUPT" in module.params["tolerate_alarms"] else ("non_learner",)
+        entries = list(pool.map(lambda ep: query(client, ep, exclude), targets))
     answering = [e["endpoint"] for e in entries if e["reachable"]]
     alarms, alarm_errors = read_alarms(client, answering)
     result = summarize(entries, members, alarms, tolerated, module.params["tolerate_alarms"])

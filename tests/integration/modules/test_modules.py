@@ -49,6 +49,8 @@ def test_status_info_all_healthy(lab):
             assert e["reachable"] and e["version"] == os.environ.get("ETCD_VERSION", e["version"]), e
             assert e["db_size"] > 0 and e["raft_term"] > 0 and e["raft_index"] > 0
             assert isinstance(e["member_id"], str) and e["member_id"].isdigit()
+            # Every build the lab serves has /readyz (3.5.11 and later).
+            assert e["ready"] is True and e["ready_reason"] == "", e
         assert res["alarms"] == []
         assert res["leader_name"] in ("etcd1", "etcd2", "etcd3")
     assert ids(lab.member_list()) == ids(before)
@@ -377,3 +379,8 @@ def test_no_quorum_add_refused_and_status_reports(lab):
     assert status["_rc"] == 0, status  # one endpoint answers: reported, not fatal
     assert status["healthy"] is False and status["leader_id"] == "0"
     assert any(down.client_url in p for p in status["problems"])
+    # The member left answers its status but cannot serve a read the cluster
+    # agrees on: its own readiness check says so, and so does the result.
+    alone = next(e for e in status["endpoints"] if e["reachable"])
+    assert alone["ready"] is False and "linearizable_read" in alone["ready_reason"], alone
+    assert any("not ready" in p and "linearizable_read" in p for p in status["problems"]), status["problems"]

@@ -72,3 +72,45 @@ def test_tolerated_alarm_type_only():
                        tolerated_alarms=["NOSPACE"])
     assert res["healthy"] is False
     assert res["problems"] == ["a: memberID:2 alarm:CORRUPT ", "alarm CORRUPT on member etcd2 (2)"]
+
+
+def test_a_member_that_is_not_ready_makes_the_cluster_unhealthy():
+    """SAFETY-11: a restarted member that answers its status but cannot yet
+    serve linearizable reads holds the gate; a member without /readyz (None)
+    is judged on the rest."""
+    ready = entry("a", "1", "1")
+    ready.update(ready=True)
+    behind = entry("b", "2", "1")
+    behind.update(ready=False, ready_reason="[-]linearizable_read failed: etcdserver: request timed out")
+    res = si.summarize([ready, behind], MEMBERS, [])
+    assert res["healthy"] is False
+    assert res["problems"] == ["etcd2 not ready: [-]linearizable_read failed: etcdserver: request timed out"]
+    assert si.summarize([ready, entry("b", "2", "1")], MEMBERS, [])["healthy"] is True
+
+
+class _Client(object):
+    """Just enough of EtcdClient for query()."""
+
+    def __init__(self, ready):
+        self.ready, self.excluded = ready, None
+
+    def status(self, endpoint):
+        return dict(si._EMPTY, member_id="1", leader_id="1", cluster_id="9")
+
+    def readyz(self, endpoint, exclude):
+        self.excluded = exclude
+        if isinstance(self.ready, Exception):
+            raise self.ready
+        return self.ready
+
+
+def test_query_reads_readiness_and_keeps_none_for_members_without_the_check():
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import EtcdTimeout
+
+    client = _Client(None)
+    e = si.query(client, "a")
+    assert e["reachable"] and e["ready"] is None and client.excluded == ("non_learner",)
+    e = si.query(_Client((False, "[-]serializable_read failed")), "a")
+    assert e["ready"] is False and e["ready_reason"] == "[-]serializable_read failed"
+    e = si.query(_Client(EtcdTimeout("no answer", "a")), "a", ("non_learner", "data_corruption"))
+    assert e["ready"] is False and "no answer" in e["ready_reason"]
