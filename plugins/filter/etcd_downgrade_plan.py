@@ -59,7 +59,11 @@ _value:
 '''
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.quorum.etcd.plugins.filter.etcd_version_change import MINIMUM_BEFORE
+from ansible_collections.quorum.etcd.plugins.filter.etcd_version_change import (
+    MINIMUM_BEFORE,
+    _parse as _parse_version,
+    _text,
+)
 
 # etcd added its downgrade procedure in 3.6: an older cluster cannot lower
 # its cluster version.
@@ -67,17 +71,7 @@ FIRST_WITH_DOWNGRADE = (3, 6)
 
 
 def _parse(version, what):
-    try:
-        parts = tuple(int(p) for p in str(version).split("."))
-    except ValueError:
-        parts = ()
-    if len(parts) != 3:
-        raise AnsibleFilterError("etcd_downgrade_plan: %s %r is not an X.Y.Z etcd version" % (what, version))
-    return parts
-
-
-def _text(parts):
-    return ".".join(str(p) for p in parts)
+    return _parse_version(version, what, caller="etcd_downgrade_plan")
 
 
 def etcd_downgrade_plan(have, target):

@@ -72,13 +72,15 @@ MINIMUM_BEFORE = {
 }
 
 
-def _parse(version, what):
+def _parse(version, what, caller="etcd_version_change"):
+    """``"3.6.16"`` -> (3, 6, 16); anything else is an error naming ``caller``
+    (etcd_downgrade_plan shares this)."""
     try:
         parts = tuple(int(p) for p in str(version).split("."))
     except ValueError:
         parts = ()
     if len(parts) != 3:
-        raise AnsibleFilterError("etcd_version_change: %s %r is not an X.Y.Z etcd version" % (what, version))
+        raise AnsibleFilterError("%s: %s %r is not an X.Y.Z etcd version" % (caller, what, version))
     return parts
 
 
