@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -106,6 +107,79 @@ def test_member_without_data_is_never_started_as_a_new_cluster(cluster, ansible_
         again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
         assert again.rc == 0, again
         assert all(r["changed"] == 0 for r in again.recap.values()), again
+
+
+def test_no_new_ca_next_to_members_that_trust_one(cluster, ansible_playbook, host_sh):
+    """SAFETY-26 (issue 15, item 6): the controller has lost the CA (a fresh
+    clone, a moved inventory) while the members trust it. site.yml refuses
+    before any host changes and names both paths, also under --limit when
+    every member that holds a ca.crt is outside the play; no new CA is made
+    on the controller and the cluster keeps its trust and its data."""
+    hosts, inv = cluster
+    ca_dir = Path(inv).parent / "etcd-pki" / "svc"
+    assert (ca_dir / "ca.key").is_file(), ca_dir
+    trust = {h: host_sh(h, f"sha256sum {PKI}/ca.crt").stdout.split()[0] for h in hosts}
+    assert host_sh(hosts[0], f"{ETCDCTL} put /safety26/canary before").returncode == 0
+    aside = ca_dir.with_name("svc.aside")
+
+    def limited_run():
+        # hosts[0] alone in the play, and without a ca.crt of its own (as a new
+        # host would be): the members that trust a CA are all outside --limit.
+        assert host_sh(hosts[0], f"mv {PKI}/ca.crt {PKI}/ca.crt.aside").returncode == 0
+        try:
+            return ansible_playbook(inv, "--limit", hosts[0])
+        finally:
+            host_sh(hosts[0], f"mv {PKI}/ca.crt.aside {PKI}/ca.crt")
+
+    ca_dir.rename(aside)
+    try:
+        runs = {"whole group": (ansible_playbook(inv), hosts),
+                "--limit": (limited_run(), hosts[1:])}
+        for what, (run, trusting) in runs.items():
+            assert run.rc != 0, f"{what}: {run}"
+            assert all(r["changed"] == 0 for r in run.recap.values()), f"{what}: {run}"
+            messages = {f.msg for f in run.failures}
+            assert len(messages) == 1, f"{what}: {messages}"
+            msg = messages.pop()
+            assert f"{ca_dir}/ca.key" in msg, f"{what}: {msg}"
+            assert all(f"{h}:{PKI}/ca.crt" in msg for h in trusting), f"{what}: {msg}"
+            assert all(f"{h}:" not in msg for h in hosts if h not in trusting), f"{what}: {msg}"
+            assert not ca_dir.exists(), f"{what}: a new CA was made on the controller"
+    finally:
+        if ca_dir.exists():
+            shutil.rmtree(ca_dir)
+        aside.rename(ca_dir)
+    assert {h: host_sh(h, f"sha256sum {PKI}/ca.crt").stdout.split()[0] for h in hosts} == trust
+    for host in hosts:
+        assert host_sh(host, f"{ETCDCTL} get /safety26/canary --print-value-only").stdout.strip() == "before", host
+
+
+def test_limit_does_not_hide_the_release_of_the_members_outside_the_play(
+        cluster, write_inventory, lab_vars, ansible_playbook, host_sh):
+    """SAFETY-21 with SAFETY-14: etcd's upgrade rules are checked against
+    every member of the group, not only the play's. The two members outside
+    --limit report etcd 3.5.16 (their etcd_install_bin_dir points at a
+    stand-in that says so); the play's member already runs the target
+    3.6.16, which alone would pass. Refused before any change, naming them."""
+    hosts, inv = cluster
+    fake = "/root/old-etcd"
+    for host in hosts[1:]:
+        assert host_sh(host, f"mkdir -p {fake} && printf '#!/bin/sh\\necho \"etcd Version: 3.5.16\"\\n' "
+                             f"> {fake}/etcd && chmod 0755 {fake}/etcd && {fake}/etcd --version").stdout.strip() \
+            == "etcd Version: 3.5.16"
+    mixed = write_inventory(Path(inv).parent / "inventory-mixed.json", {"etcd": hosts},
+                            all_vars=lab_vars(etcd_cluster_name="svc"),
+                            host_vars={h: {"etcd_install_bin_dir": fake} for h in hosts[1:]})
+    try:
+        run = ansible_playbook(mixed, "--limit", hosts[0])
+    finally:
+        for host in hosts[1:]:
+            host_sh(host, f"rm -rf {fake}")
+    assert run.rc != 0, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert run.failures and all("version change" in f.task for f in run.failures), run
+    msg = run.failures[0].msg
+    assert all(h in msg for h in hosts[1:]) and "3.5.16" in msg, msg
 
 
 def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_inventory, lab_vars, ansible_playbook,
