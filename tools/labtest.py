@@ -163,7 +163,7 @@ def build_stages():
         stages.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core, est=5))
         stages.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
                             core=core, prepare=lambda c=core: sanity_tree(c), est=60))
-    est = {"default": 400, "membership": 450, "upgrade": 320, "restore": 230, "firewall": 110}
+    est = {"default": 400, "upgrade": 320, "restore": 230, "firewall": 110}
     stages += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc], est=est.get(sc, 300),
                      group=f"molecule-{sc}") for sc in scenarios]
     if oldest != lab.NEWEST and "default" in scenarios:

@@ -1,13 +1,17 @@
 # -*- coding: utf-8 -*-
-"""Scale out on real lab containers (issue 4): playbooks/add_member.yml (and
-site.yml) join new hosts to a running 3-member cluster one at a time as
-learners with an initial-cluster from the live member list, promote them,
-and never bootstrap them as a new cluster (SAFETY-1, SAFETY-5, SAFETY-6);
-an even size and a clashing name are refused before any change (SAFETY-9,
-SAFETY-20); a run stopped right after the member add is finished by running
-it again, with one member entry (SAFETY-10).
+"""Scale out, scale in and replace on real lab containers (issue 4), with
+etcd authentication on (the modules act as root, issue 6):
+playbooks/add_member.yml (and site.yml) join new hosts to a running
+3-member cluster one at a time as learners with an initial-cluster from the
+live member list, promote them, and never bootstrap them as a new cluster
+(SAFETY-1, SAFETY-5, SAFETY-6); an even size and a clashing name are refused
+before any change (SAFETY-9, SAFETY-20); a run stopped right after the
+member add, or the member removal, is finished by running it again
+(SAFETY-10); remove_member.yml takes out the leader; replace_member.yml
+brings back a member whose data was lost (SAFETY-2, SAFETY-8); a removal
+that would leave no quorum is refused (SAFETY-7).
 
-The tests of this module run in order and share one cluster."""
+The tests of this module run in order and share one cluster of five hosts."""
 from __future__ import annotations
 
 import json
@@ -21,6 +25,9 @@ PKI = "/etc/etcd/pki"
 ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
            "--endpoints https://127.0.0.1:2379")
 CANARIES = {f"/canary/{i}": f"value-{i}" for i in range(5)}
+# Every membership change runs with etcd authentication on: the admin
+# certificate (CN root) acts as root for etcdctl, the modules log in.
+AUTH = {"etcd_cluster_auth_enabled": True, "etcd_cluster_root_password": "membership-root-Secret-4"}
 
 
 def etcdctl_json(host_sh, host, args):
@@ -71,7 +78,7 @@ def lab(lab_containers, write_inventory, lab_vars, ansible_playbook, host_sh, tm
 
     def inventory(name, members_, all_vars=None, host_vars=None):
         return write_inventory(base / f"{name}.json", {"etcd": members_, "joiners": []},
-                               all_vars=lab_vars(etcd_cluster_name="join", **(all_vars or {})),
+                               all_vars=lab_vars(etcd_cluster_name="join", **AUTH, **(all_vars or {})),
                                host_vars=host_vars)
 
     run = ansible_playbook(inventory("three", hosts[:3]))
@@ -227,17 +234,32 @@ def test_interrupted_removal_is_finished_by_a_rerun(lab, ansible_playbook, host_
     assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
 
 
-def test_remove_one_member(lab, ansible_playbook, host_sh, capsys):
+def leader_of(host_sh, host):
+    """The leader's member name, as ``host`` sees it."""
+    leader = etcdctl_json(host_sh, host, "endpoint status")[0]["Status"]["leader"]
+    return next(m.get("name") for m in members(host_sh, host) if m["ID"] == leader)
+
+
+def test_remove_the_leader(lab, ansible_playbook, host_sh, capsys):
+    """remove_member.yml on the member that leads: leadership moves away,
+    the member leaves, the three others keep the cluster with one leader."""
     hosts = lab["hosts"]
     leaving = hosts[3]
+    current = leader_of(host_sh, hosts[0])
+    if current != leaving:  # etcd's own leader transfer, asked of the leader
+        target = next(m["ID"] for m in members(host_sh, hosts[0]) if m.get("name") == leaving)
+        moved = host_sh(current, f"{ETCDCTL} move-leader {target:x}")
+        assert moved.returncode == 0, moved.stderr
+    assert leader_of(host_sh, hosts[0]) == leaving
     inv = lab["inventory"]("four", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
     started = time.monotonic()
     run = ansible_playbook(inv, "-e", f"etcd_remove_members={leaving}", playbook="playbooks/remove_member.yml")
     elapsed = time.monotonic() - started
     assert run.rc == 0, run
     with capsys.disabled():
-        print(f"\nremove_member.yml, one member of a running 4-member cluster: {elapsed:.1f} s")
+        print(f"\nremove_member.yml, the leader of a running 4-member cluster: {elapsed:.1f} s")
     assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
+    assert leader_of(host_sh, hosts[0]) in hosts[:3]
     assert host_sh(leaving, "systemctl is-active etcd").stdout.strip() != "active"
 
 
@@ -254,4 +276,47 @@ def test_data_of_a_removed_member_is_never_started(lab, ansible_playbook, host_s
     messages = " ".join(f.msg for f in run.failures)
     assert stale in messages and f"replace_member.yml -e etcd_remove_members={stale}" in messages, run
     assert host_sh(stale, "systemctl is-active etcd").stdout.strip() != "active"
+    assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
+
+
+def test_replace_a_member_whose_data_is_lost(lab, ansible_playbook, host_sh):
+    """SAFETY-2, SAFETY-8: a member's data is gone (the host was rebuilt);
+    the two others keep serving, and replace_member.yml, the command the
+    refusals name, removes the old member and joins the host as a new one
+    that has every key, also those written while it was gone."""
+    hosts = lab["hosts"]
+    lost = hosts[2]
+    old_id = next(m["ID"] for m in members(host_sh, hosts[0]) if m.get("name") == lost)
+    assert host_sh(lost, "systemctl stop etcd && rm -rf /var/lib/etcd/member").returncode == 0
+    assert host_sh(hosts[0], f"{ETCDCTL} put /while-gone written").returncode == 0  # two of three: a quorum
+    run = ansible_playbook(lab["inventory"]("three", hosts[:3]), "-e", f"etcd_remove_members={lost}",
+                           playbook="playbooks/replace_member.yml")
+    assert run.rc == 0, run
+    assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
+    new_id = next(m["ID"] for m in members(host_sh, hosts[0]) if m.get("name") == lost)
+    assert new_id != old_id, "the host came back under its old member ID"
+    got = host_sh(lost, f"{ETCDCTL} get --consistency=s --print-value-only /while-gone").stdout.strip()
+    assert got == "written", got
+
+
+def test_a_removal_that_leaves_no_quorum_is_refused(lab, ansible_playbook, host_sh):
+    """SAFETY-7, SAFETY-20: with one of three members stopped, removing
+    another would leave one voter of two: refused naming the stopped member,
+    the member list unchanged, changed=0."""
+    hosts = lab["hosts"]
+    stopped, target = hosts[0], hosts[2]
+    before = sorted(m["ID"] for m in members(host_sh, target))
+    assert host_sh(stopped, "systemctl stop etcd").returncode == 0
+    try:
+        inv = lab["inventory"]("three-even", hosts[:3], all_vars={"etcd_cluster_allow_even_size": True})
+        # Past the even-size check, so the health and quorum checks decide.
+        run = ansible_playbook(inv, "-e", f"etcd_remove_members={target}", "-e", "etcd_service_health_retries=3",
+                               playbook="playbooks/remove_member.yml")
+        after = sorted(m["ID"] for m in members(host_sh, target))
+    finally:
+        host_sh(stopped, "systemctl start etcd")
+    assert run.rc != 0, run
+    assert f"member {stopped}" in run.output, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert after == before
     assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
