@@ -129,6 +129,14 @@ members:
     is_learner:
       description: Whether the member is a learner.
       type: bool
+alarmed:
+  description:
+    - An alarm that O(tolerate_alarms) does not name is active.
+    - etcd keeps an alarm until it is disarmed, so waiting for RV(healthy) cannot help; the health gates
+      stop waiting when this is true.
+  returned: always
+  type: bool
+  sample: false
 alarms:
   description: Active alarms.
   returned: always
@@ -299,13 +307,18 @@ def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=()):
         problems.append("endpoints disagree on the leader: %s" % ", ".join(leaders))
     elif not leaders:
         problems.append("the cluster has no leader")
+    alarmed = False
     for a in alarms:
         if a["alarm"] in tolerated_alarms:
             continue
+        alarmed = True
         problems.append("alarm %s on member %s (%s)" % (a["alarm"], names.get(a["member_id"], "?"), a["member_id"]))
     leader_id = leaders[0] if len(leaders) == 1 else "0"
     return {
         "healthy": not problems,
+        # etcd keeps an alarm until someone disarms it: a caller that waits
+        # for health stops waiting at once (SAFETY-11).
+        "alarmed": alarmed,
         "problems": problems,
         "leader_id": leader_id,
         "leader_name": names.get(leader_id, ""),

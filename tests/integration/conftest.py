@@ -23,9 +23,11 @@ Nothing here contacts anything but the lab containers (and the controller).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,20 @@ _FATAL = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! =>\s*(?P<rest>.*)$")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "lab: needs the Docker lab of tools/lab.py (real systemd containers)")
+
+
+# (test, playbook and arguments, exit code, seconds) of every playbook run,
+# printed at the end so a slow stage shows which runs its time went to.
+_RUNS: list = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RUNS:
+        return
+    total = sum(r[3] for r in _RUNS)
+    terminalreporter.write_sep("=", f"{len(_RUNS)} playbook runs, {total:.0f} s; the slowest")
+    for test, what, rc, seconds in sorted(_RUNS, key=lambda r: -r[3])[:15]:
+        terminalreporter.write_line(f"{seconds:7.1f} s  rc={rc}  {what}  ({test})")
 
 
 @dataclass
@@ -125,8 +141,11 @@ def run_playbook(inventory, *args, playbook="playbooks/site.yml", extra_env=None
     })
     env.update(extra_env or {})
     cmd = ["ansible-playbook", "-i", str(inventory), str(ROOT / playbook), *map(str, args)]
+    started = time.monotonic()
     res = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True,
                          timeout=PLAYBOOK_TIMEOUT, check=False)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]
+    _RUNS.append((test, " ".join([playbook, *map(str, args)])[:120], res.returncode, time.monotonic() - started))
     output = res.stdout + ("\n--- stderr ---\n" + res.stderr if res.stderr.strip() else "")
     recap, failures = parse_output(res.stdout + "\n" + res.stderr)
     return PlaybookRun(cmd, res.returncode, output, recap, failures)

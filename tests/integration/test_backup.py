@@ -43,8 +43,23 @@ def snapshot_ok(path):
     return len(data) > 32 and hashlib.sha256(data[:-32]).digest() == data[-32:]
 
 
+def own_snapshots(store):
+    """This cluster's snapshots: exactly <name>-<UTC time>.db."""
+    own = re.compile(re.escape(store.name) + r"-\d{8}T\d{6}Z\.db")
+    return sorted(f for f in store.iterdir() if own.fullmatch(f.name)) if store.is_dir() else []
+
+
 def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook, host_sh, docker_cp, capsys):
+    """SAFETY-13, SAFETY-25: the same directory also holds the snapshots of
+    a cluster whose name starts with this one's (issue 15, item 4: its
+    names sort after this cluster's, and retention by the glob
+    <name>-*.db deleted the new snapshot and kept them); they are never
+    touched, and this cluster's newest 2 stay."""
     hosts, inv, store = cluster
+    store.mkdir(mode=0o700, parents=True, exist_ok=True)
+    decoys = {store / f"{store.name}-events-2026110{day}T000000Z.db": f"other cluster {day}".encode() for day in (1, 2)}
+    for path, data in decoys.items():
+        path.write_bytes(data)
     revisions = []
     for round_ in range(3):
         put_keys(host_sh, hosts[0], f"round{round_}", 10)
@@ -61,8 +76,9 @@ def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook,
         revisions.append(revision)
     assert revisions[0] < revisions[1] < revisions[2]  # each one newer, 10 puts apart at least
     assert revisions[2] - revisions[1] >= 10
-    files = sorted(store.glob(f"{store.name}-*.db"))
+    files = own_snapshots(store)
     assert len(files) == 2, files  # the newest 2 kept (SAFETY-13)
+    assert {p: p.read_bytes() for p in decoys} == decoys  # another cluster's files untouched (SAFETY-25)
     assert stat.S_IMODE(store.stat().st_mode) == 0o700
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
@@ -78,7 +94,7 @@ def test_backups_are_verified_stored_0600_and_rotated(cluster, ansible_playbook,
 
 def test_no_backup_of_an_unhealthy_cluster(cluster, ansible_playbook, host_sh):
     hosts, inv, store = cluster
-    before = sorted(store.glob(f"{store.name}-*.db"))
+    before = own_snapshots(store)
     assert host_sh(hosts[2], "systemctl stop etcd").returncode == 0
     try:
         run = ansible_playbook(inv, "-e", "etcd_backup_keep=2", playbook="playbooks/backup.yml")
@@ -86,15 +102,15 @@ def test_no_backup_of_an_unhealthy_cluster(cluster, ansible_playbook, host_sh):
         host_sh(hosts[2], "systemctl start etcd")
     assert run.rc != 0, run
     assert "not healthy" in " ".join(f.msg for f in run.failures), run  # SAFETY-11
-    assert sorted(store.glob(f"{store.name}-*.db")) == before
+    assert own_snapshots(store) == before
 
 
 def test_bad_keep_is_refused(cluster, ansible_playbook):
     hosts, inv, store = cluster
-    before = sorted(store.glob(f"{store.name}-*.db"))
+    before = own_snapshots(store)
     run = ansible_playbook(inv, "-e", "etcd_backup_keep=0", playbook="playbooks/backup.yml")
     assert run.rc != 0, run
     # -e passes a string: the message names the value as given.
     assert re.search(r'etcd_backup_keep="?0"? \(at least 1\)', " ".join(f.msg for f in run.failures)), run  # SAFETY-20
     assert all(r["changed"] == 0 for r in run.recap.values()), run
-    assert sorted(store.glob(f"{store.name}-*.db")) == before
+    assert own_snapshots(store) == before

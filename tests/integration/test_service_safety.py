@@ -193,13 +193,77 @@ def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_invento
     assert host_sh(hosts[1], "for i in 1 2 3 4 5 6 7 8 9 10; do "
                    "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 2380), 1)' "
                    "&& exit 0; sleep 0.5; done; exit 1").returncode == 0
+    # A first bootstrap of part of the group is refused (SAFETY-21) ...
+    limited = ansible_playbook(inv, "--limit", hosts[0])
+    assert limited.rc != 0 and all(r["changed"] == 0 for r in limited.recap.values()), limited
+    assert len({f.msg for f in limited.failures}) == 1, limited
+    assert limited.failures[0].msg.startswith(f"No member of group etcd has data, so this run would found a new "
+                                              f"cluster, but {hosts[1]}, {hosts[2]} are outside the run"), limited
+    # ... and so is the whole group's, before any host changes (SAFETY-1).
     run = ansible_playbook(inv)
     assert run.rc != 0, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
     messages = " ".join(f.msg for f in run.failures)
     assert ":2380" in messages and hosts[1] in messages, run  # SAFETY-1
     for host in hosts:
         assert host_sh(host, "systemctl is-active etcd").stdout.strip() != "active"
         assert host_sh(host, "test -e /var/lib/etcd/member").returncode != 0
+
+
+def test_limit_never_splits_the_cluster_or_narrows_its_firewalls(
+        cluster, lab_containers, write_inventory, lab_vars, ansible_playbook, host_sh):
+    """SAFETY-21 (issue 15, items 1 and 5): --limit narrows what a run changes,
+    not what it knows.
+
+    - A fourth inventory host run alone (--limit) next to the running cluster
+      used to found a second one-member cluster. It is refused before any
+      change, naming the members with data outside the run.
+    - Three runs limited to one member each used to leave every firewall
+      admitting only its own host, and the cluster without a leader. Each
+      run now keeps every member's address: nothing changes, and the cluster
+      stays whole."""
+    hosts, inv = cluster
+    (extra,) = lab_containers("svcnew", 1)
+    cluster_id = json.loads(host_sh(hosts[0], f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]["header"]["cluster_id"]
+    # (Four members: the even size is allowed, so the check under test is the one that speaks.)
+    grown = write_inventory(Path(inv).parent / "inventory-grown.json", {"etcd": hosts + [extra]},
+                            all_vars=lab_vars(etcd_cluster_name="svc", etcd_cluster_allow_even_size=True))
+    run = ansible_playbook(grown, "-e", "etcd_service_log_level=warn", "--limit", extra)
+    assert run.rc != 0 and all(r["changed"] == 0 for r in run.recap.values()), run
+    assert len(run.failures) == 1, run
+    assert run.failures[0].msg.startswith(
+        f"{extra} has no data, and outside this run (--limit) {', '.join(hosts)} have data."), run.failures[0].msg
+    assert host_sh(extra, "systemctl is-active etcd").stdout.strip() != "active"
+    assert host_sh(extra, "test -e /var/lib/etcd/member").returncode != 0
+    members = json.loads(host_sh(hosts[0], f"{ETCDCTL} member list -w json").stdout)["members"]
+    assert sorted(m["name"] for m in members) == sorted(hosts), members
+
+    # A member outside the run that cannot be read (no container answers to
+    # its name) and whose address the inventory does not give: refused,
+    # naming it, before any change; its address is never guessed.
+    ghost = f"{extra}-gone"
+    haunted = write_inventory(Path(inv).parent / "inventory-ghost.json", {"etcd": hosts + [ghost]},
+                              all_vars=lab_vars(etcd_cluster_name="svc", etcd_cluster_allow_even_size=True))
+    run = ansible_playbook(haunted, "-e", "etcd_service_log_level=warn", "--limit", hosts[0])
+    assert run.rc != 0 and all(r["changed"] == 0 for r in run.recap.values()), run
+    assert [f.task for f in run.failures] == ["quorum.etcd.etcd_cluster : Check the address of every member outside this run is known"], run
+    assert run.failures[0].msg.startswith(f"{ghost} is in group etcd but outside this run (--limit)"), run.failures[0].msg
+
+    # The whole group converged with these settings first (a no-op after the
+    # tests above), so any change below comes from --limit.
+    baseline = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert baseline.rc == 0, baseline
+    peer_rules = {h: host_sh(h, "nft list ruleset").stdout for h in hosts}
+    for host in hosts:
+        limited = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "--limit", host)
+        assert limited.rc == 0 and all(r["changed"] == 0 for r in limited.recap.values()), limited
+    assert {h: host_sh(h, "nft list ruleset").stdout for h in hosts} == peer_rules
+    # Still one cluster: a write on the first member is read on the last, and
+    # every member answers with the same cluster ID.
+    assert host_sh(hosts[0], f"{ETCDCTL} put /limit/canary whole").returncode == 0
+    assert host_sh(hosts[2], f"{ETCDCTL} get /limit/canary --print-value-only").stdout.strip() == "whole"
+    status = json.loads(host_sh(hosts[2], f"{ETCDCTL} endpoint status --cluster -w json").stdout)
+    assert len(status) == 3 and {s["Status"]["header"]["cluster_id"] for s in status} == {cluster_id}, status
 
 
 def served_certificate(host_sh, host):

@@ -17,7 +17,7 @@ def entry(ep, member_id, leader, reachable=True, errors=()):
 
 def test_healthy():
     res = si.summarize([entry("a", "1", "1"), entry("b", "2", "1")], MEMBERS, [])
-    assert res == {"healthy": True, "problems": [], "leader_id": "1", "leader_name": "etcd1"}
+    assert res == {"healthy": True, "problems": [], "alarmed": False, "leader_id": "1", "leader_name": "etcd1"}
 
 
 def test_unreachable_endpoint_is_a_problem():
@@ -38,7 +38,7 @@ def test_no_leader_and_split_leaders():
 def test_alarm_and_member_errors():
     res = si.summarize([entry("a", "1", "1", errors=["memberID:1 alarm:NOSPACE"])], MEMBERS,
                        [{"member_id": "1", "alarm": "NOSPACE"}])
-    assert not res["healthy"]
+    assert not res["healthy"] and res["alarmed"] is True
     assert "alarm NOSPACE on member etcd1 (1)" in res["problems"]
     assert "a: memberID:1 alarm:NOSPACE" in res["problems"]
 
@@ -66,11 +66,11 @@ def test_tolerated_alarm_type_only():
     nospace = [{"member_id": "1", "alarm": "NOSPACE"}]
     res = si.summarize([entry("a", "1", "1", errors=["memberID:1 alarm:NOSPACE "])], MEMBERS, nospace,
                        tolerated_alarms=["NOSPACE"])
-    assert res["healthy"] is True and res["problems"] == []
+    assert res["healthy"] is True and res["problems"] == [] and res["alarmed"] is False
     corrupt = [{"member_id": "2", "alarm": "CORRUPT"}]
     res = si.summarize([entry("a", "1", "1", errors=["memberID:2 alarm:CORRUPT "])], MEMBERS, nospace + corrupt,
                        tolerated_alarms=["NOSPACE"])
-    assert res["healthy"] is False
+    assert res["healthy"] is False and res["alarmed"] is True
     assert res["problems"] == ["a: memberID:2 alarm:CORRUPT ", "alarm CORRUPT on member etcd2 (2)"]
 
 
