@@ -124,9 +124,9 @@ def _pytest(*args: str):
     return ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10", *args]
 
 
-# Integration test modules that get a stage of their own (the largest, with
-# the seconds each took, see build_stages); the
-# other modules share one stage. Each module has its own container prefix.
+# Integration test modules that get a stage of their own (the largest), with
+# the seconds each took (see build_stages); the other modules share one
+# stage. Each module has its own container prefix.
 INTEGRATION_SPLIT = {"test_membership.py": 680, "test_service_safety.py": 740}
 
 

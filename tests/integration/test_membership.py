@@ -121,12 +121,13 @@ def test_name_of_a_live_member_is_refused(lab, ansible_playbook, host_sh):
     """The new host takes the name of a live member that is not in this
     inventory: only the live member list can tell, and it does."""
     hosts = lab["hosts"]
-    # etcd_firewall runs before etcd_service refuses; with hosts[0] left out of
-    # this inventory it would close the peer port to it, so it stays out.
-    inv = lab["inventory"]("live-clash", hosts[1:4], all_vars={"etcd_firewall_backend": "none"},
+    # hosts[0] is left out of this inventory; the refusal comes in the start
+    # plan, before any role changes a host (no firewall closes it out).
+    inv = lab["inventory"]("live-clash", hosts[1:4],
                            host_vars={hosts[3]: {"etcd_cluster_member_name": hosts[0]}})
     run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
     assert_untouched(host_sh, lab, run, hosts[3:4])
+    assert all(r["changed"] == 0 for r in run.recap.values()), run  # issue 15, item 10
     messages = " ".join(f.msg for f in run.failures)
     assert f"etcd_cluster_member_name {hosts[0]} is already member" in messages, run
 
@@ -273,6 +274,7 @@ def test_data_of_a_removed_member_is_never_started(lab, ansible_playbook, host_s
     inv = lab["inventory"]("four-stale", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
     run = ansible_playbook(inv)
     assert run.rc != 0, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run  # before any change (issue 15, item 10)
     messages = " ".join(f.msg for f in run.failures)
     assert stale in messages and f"replace_member.yml -e etcd_remove_members={stale}" in messages, run
     assert host_sh(stale, "systemctl is-active etcd").stdout.strip() != "active"
