@@ -102,6 +102,11 @@ class EtcdLearnerNotReady(EtcdRequestError):
     """The learner is not in sync with the leader yet (promote refused)."""
 
 
+class EtcdLearnerRefused(EtcdRequestError):
+    """The endpoint is a learner, which serves only Status and serializable
+    reads: the request goes to another endpoint (SAFETY-24)."""
+
+
 class EtcdNotEnoughStarted(EtcdRequestError):
     """etcd's strict reconfig check refused the change."""
 
@@ -163,6 +168,7 @@ _MESSAGE_MAP = (
     ("member not found", EtcdMemberNotFound),
     ("peer urls already exists", EtcdPeerURLExists),
     ("too many learner members", EtcdTooManyLearners),
+    ("rpc not supported for learner", EtcdLearnerRefused),
     ("learner member which is in sync", EtcdLearnerNotReady),
     ("learner is not ready", EtcdLearnerNotReady),
     ("not enough started members", EtcdNotEnoughStarted),
@@ -622,6 +628,9 @@ class EtcdClient(object):
         return self._failover(lambda endpoint: self.call_endpoint(endpoint, path, body, method), failover_on)
 
     def _failover(self, request, failover_on):
+        # A learner refuses every request but Status and serializable reads:
+        # any request it refuses is asked of the next endpoint (SAFETY-24).
+        failover_on = tuple(failover_on) + (EtcdLearnerRefused,)
         errors = []
         n = len(self.endpoints)
         for i in range(n):

@@ -50,7 +50,8 @@ options:
     default: []
   units:
     description:
-      - systemd unit names whose active and enabled states, and automatic restart count, are read.
+      - systemd unit names whose active and enabled states, automatic restart count, main process and the
+        binary it runs are read.
     type: list
     elements: str
     default: []
@@ -80,7 +81,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 paths:
-  description: One entry per path in O(paths) and O(contents), keyed by the path.
+  description:
+    - One entry per path in O(paths) and O(contents), keyed by the path.
+    - A link has C(target) (what it points at) and C(resolved) (the path after every link is followed).
   returned: always
   type: dict
   sample:
@@ -114,7 +117,9 @@ units:
       on purpose; a unit that fails at start and is restarted counts up while C(active) stays C(activating).
   returned: always
   type: dict
-  sample: {etcd.service: {active: active, enabled: enabled, restarts: 0}}
+    - C(main_pid) is the service's main process (0 when none runs), C(exe) the binary that process was
+      started from (ends in C( (deleted)) when that file is gone, empty when unknown).
+  sample: {etcd.service: {active: active, enabled: enabled, restarts: 0, main_pid: 812, exe: /opt/etcd/v3.6.6/etcd}}
 wal:
   description:
     - What the member replays from O(wal) when it starts; only C(exists) when the directory does not exist,
@@ -165,6 +170,7 @@ def path_info(path, want_content):
     truncated = False
     if kind == "link":
         info["target"] = os.readlink(path)
+        info["resolved"] = os.path.realpath(path)
     elif kind == "file":
         with open(path, "rb") as fh:
             data = fh.read()
@@ -193,15 +199,30 @@ def group_info(name):
         return {"exists": False}
 
 
+def process_exe(pid):
+    """The binary a running process was started from (Linux /proc), with
+    " (deleted)" at the end when that file is gone; "" when unknown."""
+    if not pid:
+        return ""
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return ""
+
+
 def unit_info(module, systemctl, name):
     if not systemctl:
-        return {"active": "unknown", "enabled": "unknown", "restarts": 0}
+        return {"active": "unknown", "enabled": "unknown", "restarts": 0, "main_pid": 0, "exe": ""}
     out = {}
     for key, verb in (("active", "is-active"), ("enabled", "is-enabled")):
         rc, stdout, stderr = module.run_command([systemctl, verb, name])
         out[key] = (stdout.strip() or stderr.strip() or "unknown").splitlines()[0]
-    rc, stdout, stderr = module.run_command([systemctl, "show", "--property=NRestarts", "--value", name])
-    out["restarts"] = int(stdout.strip()) if rc == 0 and stdout.strip().isdigit() else 0
+    rc, stdout, stderr = module.run_command([systemctl, "show", "--property=NRestarts", "--property=MainPID", name])
+    props = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line) if rc == 0 else {}
+    out["restarts"] = int(props["NRestarts"]) if props.get("NRestarts", "").isdigit() else 0
+    out["main_pid"] = int(props["MainPID"]) if props.get("MainPID", "").isdigit() else 0
+    # SAFETY-23: what runs, not what a link points at now.
+    out["exe"] = process_exe(out["main_pid"])
     return out
 
 

@@ -17,7 +17,7 @@ description:
     leader flag, raft term, index and applied index, learner flag and errors.
   - For the cluster, reports the cluster ID, leader ID, member list, active alarms and an overall
     RV(healthy) flag (every endpoint answers, exactly one leader, no alarm, no endpoint error, every member
-    that has a readiness check ready).
+    that has a readiness check ready, every voting member of the member list started).
   - Unreachable endpoints are reported, not fatal; the module fails only when no endpoint answers.
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
 author:
@@ -43,6 +43,8 @@ options:
       - With O(cluster=true), names of members expected to be down (a failed member about to be removed,
         SAFETY-8). Their unreachable client URLs are reported in RV(endpoints) but do not make
         RV(healthy) false. Every other check still applies, to every other member.
+      - A voting member that never started (no client URL) counts as down (SAFETY-24) unless its name or
+        one of its peer URLs is listed here.
     type: list
     elements: str
     default: []
@@ -274,16 +276,26 @@ def read_alarms(client, endpoints):
     return [], errors
 
 
-def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=()):
+def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=(), down_names=()):
     """Pure: fill names, find the leader, decide healthy and list problems.
 
     ``tolerated``: endpoints whose being unreachable is not a problem;
     ``tolerated_alarms``: alarm types that are not a problem, and neither is
-    the error a member reports about such an alarm."""
+    the error a member reports about such an alarm; ``down_names``: names or
+    peer URLs of members that may be down, started or not."""
     names = dict((m["id"], m["name"]) for m in members)
     # An unreachable endpoint has no member ID: name it from the member list.
     by_url = dict((url, m["name"]) for m in members for url in m.get("client_urls") or [] if m["name"])
     problems = []
+    # SAFETY-24: a voter that never started has no client URL, so no endpoint
+    # stands for it; it still counts toward quorum and counts as down.
+    for m in members:
+        if m.get("is_learner") or m.get("client_urls"):
+            continue
+        if m.get("name") in down_names or any(url in down_names for url in m.get("peer_urls") or []):
+            continue
+        problems.append("voting member %s (%s, %s) has never started: it has no client URL and counts as down"
+                        % (m.get("name") or "<not started>", m.get("id_hex") or m["id"], ",".join(m.get("peer_urls") or [])))
     for e in entries:
         e["name"] = names.get(e["member_id"], "")
         if not e["reachable"] and e["endpoint"] in tolerated:
@@ -344,7 +356,7 @@ def run(module, client):
         entries = list(pool.map(lambda ep: query(client, ep, exclude), targets))
     answering = [e["endpoint"] for e in entries if e["reachable"]]
     alarms, alarm_errors = read_alarms(client, answering)
-    result = summarize(entries, members, alarms, tolerated, module.params["tolerate_alarms"])
+    result = summarize(entries, members, alarms, tolerated, module.params["tolerate_alarms"], down)
     if answering and alarm_errors:
         result["healthy"] = False
         result["problems"].append("alarms could not be read: %s" % "; ".join(alarm_errors))

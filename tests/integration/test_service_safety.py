@@ -110,6 +110,48 @@ def test_member_without_data_is_never_started_as_a_new_cluster(cluster, ansible_
         assert all(r["changed"] == 0 for r in again.recap.values()), again
 
 
+def test_every_data_dir_empty_is_lost_not_a_new_cluster(cluster, ansible_playbook, host_sh):
+    """Issue 15, item 3 (SAFETY-22): with etcd stopped on every member and
+    every member/ moved away (a data volume not mounted after a power cut),
+    site.yml used to found a new, empty cluster (rc 0, a new cluster ID,
+    every key gone). Each member keeps a record of its cluster outside the
+    data directory: the run is refused before any change, naming the way
+    out, and systemd does not start etcd on the empty directory either.
+    With the data back, the same cluster comes back with its keys."""
+    hosts, inv = cluster
+    cluster_id = json.loads(host_sh(hosts[0], f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]["header"]["cluster_id"]
+    assert host_sh(hosts[0], f"{ETCDCTL} put /canary/all-gone before").returncode == 0
+    for h in hosts:
+        record = json.loads(host_sh(h, "cat /etc/etcd/member-identity.json").stdout)
+        assert record["cluster"] == "svc" and record["cluster_id"] == f"{cluster_id:x}" and record["name"] == h, record
+    assert all(host_sh(h, "systemctl stop etcd").returncode == 0 for h in hosts)
+    try:
+        for h in hosts:
+            assert host_sh(h, "mv /var/lib/etcd/member /root/member.unmounted").returncode == 0
+        run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+        assert run.rc != 0, run
+        assert all(r["changed"] == 0 for r in run.recap.values()), run  # refused before any change
+        assert len(run.failures) == 1, run
+        msg = run.failures[0].msg
+        assert msg.startswith("No member of group etcd has data, but ") and "playbooks/restore.yml" in msg, msg
+        assert "etcd_service_confirm_new_cluster=svc" in msg and f"ID {cluster_id:x}" in msg, msg
+        # systemd itself (Restart=, an operator) does not start it either.
+        started = host_sh(hosts[0], "systemctl start etcd")
+        assert started.returncode != 0, started
+        journal = host_sh(hosts[0], "journalctl -u etcd -n 20 --no-pager").stdout
+        assert "the data is lost or not mounted. etcd is not started (SAFETY-22)" in journal, journal
+        assert all(host_sh(h, "test -e /var/lib/etcd/member").returncode != 0 for h in hosts)
+    finally:
+        for h in hosts:
+            host_sh(h, "systemctl stop etcd; mv /root/member.unmounted /var/lib/etcd/member")
+    healed = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert healed.rc == 0, healed
+    for h in hosts:
+        status = json.loads(host_sh(h, f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]
+        assert status["header"]["cluster_id"] == cluster_id, h
+        assert host_sh(h, f"{ETCDCTL} get --print-value-only /canary/all-gone").stdout.strip() == "before", h
+
+
 def test_no_new_ca_next_to_members_that_trust_one(cluster, ansible_playbook, host_sh):
     """SAFETY-26 (issue 15, item 6): the controller has lost the CA (a fresh
     clone, a moved inventory) while the members trust it. site.yml refuses
@@ -209,6 +251,23 @@ def test_no_bootstrap_while_a_planned_peer_answers(lab_containers, write_invento
     for host in hosts:
         assert host_sh(host, "systemctl is-active etcd").stdout.strip() != "active"
         assert host_sh(host, "test -e /var/lib/etcd/member").returncode != 0
+
+    # SAFETY-22: the same empty hosts, now with the record members keep of
+    # the cluster they served in (as after a lost data volume): no new
+    # cluster without the named confirmation; with it, a new one, recorded.
+    host_sh(hosts[1], "pkill -f 'http[.]server 2380'")
+    old = '{"cluster": "peer", "cluster_id": "5eed", "member_id": "1d", "name": "x"}'
+    for host in hosts:
+        assert host_sh(host, f"mkdir -p /etc/etcd && echo '{old}' > /etc/etcd/member-identity.json").returncode == 0
+    refused = ansible_playbook(inv)
+    assert refused.rc != 0 and all(r["changed"] == 0 for r in refused.recap.values()), refused
+    assert "etcd_service_confirm_new_cluster=peer" in refused.failures[0].msg, refused
+    confirmed = ansible_playbook(inv, "-e", "etcd_service_confirm_new_cluster=peer")
+    assert confirmed.rc == 0, confirmed
+    cluster_id = json.loads(host_sh(hosts[0], f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]["header"]["cluster_id"]
+    for host in hosts:
+        record = json.loads(host_sh(host, "cat /etc/etcd/member-identity.json").stdout)
+        assert record["cluster_id"] == f"{cluster_id:x}" and record["name"] == host, record
 
 
 def test_limit_never_splits_the_cluster_or_narrows_its_firewalls(
@@ -398,3 +457,53 @@ def test_rotate_ca_replaces_the_trust(cluster, ansible_playbook, host_sh, capsys
         assert host_sh(h, f"{ETCDCTL} get --consistency=s --print-value-only /rotated").stdout.strip() == "yes", h
     again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
     assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+
+
+def test_a_voter_that_never_started_stops_the_restart_and_the_restart_is_finished_later(
+        cluster, ansible_playbook, host_sh):
+    """Issue 15, items 7 and 8.
+    - SAFETY-24: a voting member added but never started counts toward
+      quorum. With 4 voters and 3 up, restarting any member would leave 2
+      of 4, no quorum; the gate before the first restart counted only the
+      members it could ask, and let it happen. It now names the voter that
+      never started, and nothing restarts.
+    - SAFETY-23: that refused run had already written the new configuration.
+      Later runs with the same settings saw no difference and never
+      restarted: the old process ran on. The next run now finds the
+      restart left undone and finishes it, one member at a time, gated;
+      the run after that changes nothing."""
+    hosts, inv = cluster
+    cluster_id = json.loads(host_sh(hosts[0], f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]["header"]["cluster_id"]
+    assert host_sh(hosts[0], f"{ETCDCTL} put /canary/never-started before").returncode == 0
+    added = host_sh(hosts[0], f"{ETCDCTL} member add ghost --peer-urls=https://192.0.2.7:2380 -w json")
+    assert added.returncode == 0, added
+    ghost = json.loads(added.stdout)["member"]["ID"]
+    pids = {h: main_pid(host_sh, h) for h in hosts}
+    try:
+        run = ansible_playbook(inv, "-e", "etcd_service_log_level=info",
+                               "-e", "etcd_service_health_retries=3", "-e", "etcd_service_health_delay=1")
+        assert run.rc != 0, run
+        assert [f.task for f in run.failures] == ["quorum.etcd.etcd_service : Check the cluster's health"], run
+        assert "voting member <not started>" in run.failures[0].msg and "https://192.0.2.7:2380" in run.failures[0].msg, run
+        assert not RESTARTED.findall(run.output), run
+        assert {h: main_pid(host_sh, h) for h in hosts} == pids  # SAFETY-24: nothing restarted
+    finally:
+        assert host_sh(hosts[0], f"{ETCDCTL} member remove {ghost:x}").returncode == 0
+
+    # The configuration on disk says "info", the processes still run "warn".
+    finish = ansible_playbook(inv, "-e", "etcd_service_log_level=info")
+    assert finish.rc == 0, finish
+    assert sorted(RESTARTED.findall(finish.output)) == sorted(hosts), finish  # SAFETY-23: finished
+    assert "restarts to load what an earlier run wrote: /etc/etcd/etcd.conf.yml changed since etcd started: log-level" \
+        in finish.output, finish
+    assert all(main_pid(host_sh, h) != pids[h] for h in hosts)
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=info")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+    assert not RESTARTED.findall(again.output), again
+    for h in hosts:
+        # What each start recorded: the binary and version it runs.
+        record = host_sh(h, "cat /run/etcd/loaded.exe /run/etcd/loaded.version; readlink -f /usr/local/bin/etcd").stdout.split("\n")
+        assert record[0] == record[-2] and record[1].startswith("etcd Version: "), record
+        status = json.loads(host_sh(h, f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]
+        assert status["header"]["cluster_id"] == cluster_id, h
+        assert host_sh(h, f"{ETCDCTL} get --print-value-only /canary/never-started").stdout.strip() == "before", h

@@ -21,7 +21,7 @@ def unreachable(host):
 
 def test_whole_group_without_data_bootstraps():
     plan = start_plan({"e1": False, "e2": False, "e3": False})
-    assert plan == {"bootstrap": True, "seeded": [], "seeded_outside": [], "refusal": ""}
+    assert plan == {"bootstrap": True, "seeded": [], "seeded_outside": [], "refusal": "", "forget": []}
 
 
 def test_converged_members_under_limit_go_on():
@@ -76,3 +76,44 @@ def test_unread_member_outside_does_not_stop_converging_members_with_data():
 def test_bad_input_is_named(play, outside):
     with pytest.raises(AnsibleFilterError, match="etcd_start_plan"):
         start_plan(play, outside)
+
+
+RECORD = '{"cluster": "main", "cluster_id": "a1b2", "member_id": "c3d4", "name": "e1"}\n'
+IDENTITY = "/etc/etcd/member-identity.json"
+
+
+def test_every_data_dir_empty_on_members_that_served_is_lost_not_new():
+    """Issue 15, item 3 (SAFETY-22): all data gone (an unmounted volume) used
+    to found a new, empty cluster. The members' records say they served."""
+    plan = start_plan({"e1": False, "e2": False, "e3": False}, records={"e1": RECORD, "e2": RECORD, "e3": ""},
+                      cluster="main")
+    assert plan["bootstrap"] is False and plan["forget"] == []
+    assert plan["refusal"].startswith("No member of group etcd has data, but e1 (member c3d4 of cluster main, ID a1b2), "
+                                      "e2 (member c3d4 of cluster main, ID a1b2) keep a record that they were members of an etcd cluster")
+    assert "playbooks/restore.yml" in plan["refusal"] and "etcd_service_confirm_new_cluster=main" in plan["refusal"]
+
+
+def test_a_record_outside_the_play_counts_too_and_an_unreadable_one_is_named():
+    outside = {"item": "e3", "paths": {WAL: {"exists": False}, IDENTITY: {"exists": True, "content": "{oops"}}}
+    plan = start_plan({"e1": False, "e2": False}, [outside], records={})
+    # The partial bootstrap is refused first; with e3 in the play the record is.
+    assert "outside the run" in plan["refusal"]
+    plan = start_plan({"e1": False, "e2": False, "e3": False}, records={"e3": "{oops"})
+    assert "e3 (a record that cannot be read) keeps a record that it was a member" in plan["refusal"]
+
+
+def test_a_confirmed_new_cluster_forgets_the_old_records():
+    plan = start_plan({"e1": False, "e2": False, "e3": False}, records={"e1": RECORD, "e2": "", "e3": RECORD},
+                      confirm=True)
+    assert plan["bootstrap"] is True and plan["refusal"] == "" and plan["forget"] == ["e1", "e3"]
+
+
+def test_records_do_not_matter_while_members_have_data():
+    plan = start_plan({"e1": True, "e2": False}, records={"e2": RECORD})
+    assert plan["bootstrap"] is False and plan["refusal"] == "" and plan["forget"] == []
+
+
+def test_outside_read_with_the_record_path_is_still_read():
+    outside = {"item": "e2", "paths": {WAL: {"exists": True}, IDENTITY: {"exists": True, "content": RECORD}}}
+    plan = start_plan({"e1": True}, [outside])
+    assert plan["seeded_outside"] == ["e2"] and plan["refusal"] == ""

@@ -313,3 +313,23 @@ def test_a_streamed_error_object_is_mapped():
     body = b'{"error":{"grpc_code":7,"http_code":403,"message":"etcdserver: permission denied","http_status":"Forbidden"}}'
     err = ec.error_from_response("https://e:2379", 403, body)
     assert isinstance(err, ec.EtcdAuthError) and err.code == 7 and "permission denied" in str(err)
+
+
+def test_a_learner_refusal_fails_over_to_the_next_endpoint():
+    """SAFETY-24, issue 15 item 9: the first endpoint is a learner (a join
+    stopped before its promotion, on the first host of the play); the
+    member list and changes are asked of the next one."""
+    body = b'{"error":"etcdserver: rpc not supported for learner","code":14,"message":"etcdserver: rpc not supported for learner"}'
+    assert isinstance(ec.error_from_response(EP, 503, body), ec.EtcdLearnerRefused)
+    client = ec.EtcdClient(["https://learner:2379", "https://voter:2379"])
+    calls = []
+
+    def fake(endpoint, path, body=None, method="POST"):
+        calls.append(endpoint)
+        if "learner" in endpoint:
+            raise ec.EtcdLearnerRefused("etcdserver: rpc not supported for learner", endpoint)
+        return {"ok": True}
+
+    client.call_endpoint = fake
+    assert client.call("/v3/cluster/member/add", {}) == {"ok": True}
+    assert calls == ["https://learner:2379", "https://voter:2379"]

@@ -42,7 +42,7 @@ def test_directory_link_and_missing(tmp_path):
     assert ni.path_info(str(data), False)[0]["type"] == "directory"
     assert ni.path_info(str(link), False)[0] == {
         "exists": True, "type": "link", "mode": "0777", "owner": pwd.getpwuid(os.getuid())[0],
-        "group": grp.getgrgid(os.getgid())[0], "target": str(data)}
+        "group": grp.getgrgid(os.getgid())[0], "target": str(data), "resolved": os.path.realpath(data)}
     assert ni.path_info(str(tmp_path / "nope"), True) == ({"exists": False}, False)
 
 
@@ -68,10 +68,20 @@ class FakeModule:
 def test_unit_states_and_automatic_restarts():
     # A unit whose start failed twice and is waiting for its next try.
     module = FakeModule({"is-active": (3, "activating\n", ""), "is-enabled": (0, "enabled\n", ""),
-                         "show": (0, "2\n", "")})
+                         "show": (0, "NRestarts=2\nMainPID=0\n", "")})
     assert ni.unit_info(module, "/bin/systemctl", "etcd.service") == {
-        "active": "activating", "enabled": "enabled", "restarts": 2}
-    assert ["/bin/systemctl", "show", "--property=NRestarts", "--value", "etcd.service"] in module.calls
+        "active": "activating", "enabled": "enabled", "restarts": 2, "main_pid": 0, "exe": ""}
+    assert ["/bin/systemctl", "show", "--property=NRestarts", "--property=MainPID", "etcd.service"] in module.calls
+
+
+def test_running_unit_names_the_binary_its_process_runs():
+    """SAFETY-23: the binary is read from the process, not from a link."""
+    module = FakeModule({"is-active": (0, "active\n", ""), "is-enabled": (0, "enabled\n", ""),
+                         "show": (0, "NRestarts=0\nMainPID=%d\n" % os.getpid(), "")})
+    info = ni.unit_info(module, "/bin/systemctl", "etcd.service")
+    assert info["main_pid"] == os.getpid()
+    assert info["exe"] == os.readlink("/proc/self/exe")
+    assert ni.process_exe(0) == "" and ni.process_exe(2 ** 22 + 7) == ""
 
 
 def test_unit_without_a_restart_count_reads_zero():
@@ -81,5 +91,6 @@ def test_unit_without_a_restart_count_reads_zero():
                          "show": (1, "", "")})
     info = ni.unit_info(module, "/bin/systemctl", "x.service")
     assert info == {"active": "inactive", "enabled": "Failed to get unit file state for x.service: No such file",
-                    "restarts": 0}
-    assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0}
+                    "restarts": 0, "main_pid": 0, "exe": ""}
+    assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0,
+                                                       "main_pid": 0, "exe": ""}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ansible_collections.quorum.etcd.plugins.modules import etcd_status_info as si
 
-MEMBERS = [{"id": "1", "name": "etcd1"}, {"id": "2", "name": "etcd2"}]
+MEMBERS = [{"id": "1", "name": "etcd1", "client_urls": ["https://one:2379"]},
+           {"id": "2", "name": "etcd2", "client_urls": ["https://two:2379"]}]
 
 
 def entry(ep, member_id, leader, reachable=True, errors=()):
@@ -114,3 +115,23 @@ def test_query_reads_readiness_and_keeps_none_for_members_without_the_check():
     assert e["ready"] is False and e["ready_reason"] == "[-]serializable_read failed"
     e = si.query(_Client(EtcdTimeout("no answer", "a")), "a", ("non_learner", "data_corruption"))
     assert e["ready"] is False and "no answer" in e["ready_reason"]
+
+
+def test_a_voter_that_never_started_counts_as_down():
+    """SAFETY-24: a voter with no client URL has no endpoint to ask; the
+    cluster is not healthy while it counts toward quorum and is down."""
+    members = [
+        {"id": "1", "id_hex": "1", "name": "etcd1", "peer_urls": ["https://a:2380"], "client_urls": ["a"], "is_learner": False},
+        {"id": "2", "id_hex": "2", "name": "etcd2", "peer_urls": ["https://b:2380"], "client_urls": ["b"], "is_learner": False},
+        {"id": "3", "id_hex": "3", "name": "etcd3", "peer_urls": ["https://c:2380"], "client_urls": ["c"], "is_learner": False},
+        {"id": "4", "id_hex": "4", "name": "", "peer_urls": ["https://d:2380"], "client_urls": [], "is_learner": False},
+    ]
+    entries = [entry("a", "1", "1"), entry("b", "2", "1"), entry("c", "3", "1")]
+    res = si.summarize(entries, members, [])
+    assert res["healthy"] is False
+    assert res["problems"] == ["voting member <not started> (4, https://d:2380) has never started: it has no client URL and counts as down"]
+    # Named as expected down, by peer URL (it has no name yet), it is tolerated.
+    assert si.summarize(entries, members, [], down_names=["https://d:2380"])["healthy"] is True
+    # A learner that has not started yet is not a voter: the gates handle it.
+    learner = dict(members[3], is_learner=True)
+    assert si.summarize(entries, members[:3] + [learner], [])["healthy"] is True
