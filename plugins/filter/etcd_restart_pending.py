@@ -12,7 +12,7 @@ name: etcd_restart_pending
 short_description: Tell why a running etcd member needs a restart that an earlier run did not finish
 version_added: "0.3.0"
 description:
-  - Every start of the etcd unit, by anyone, first records what etcd is about to load: a copy of the
+  - Every start of the etcd unit, by anyone, first records what etcd is about to load, namely a copy of the
     configuration file, the SHA-1 of the unit file and of each file in O(files), and the binary and version
     it starts (C(ExecStartPre) in the unit the etcd_service role writes). The record lives in the unit's runtime directory
     (C(/run/<service>)), which systemd removes when the service stops.

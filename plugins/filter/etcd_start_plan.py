@@ -44,7 +44,7 @@ options:
       - For hosts of the play, the text of the member record each keeps outside its data directory
         (C(member-identity.json), written once the member served in a healthy cluster; empty or missing when
         there is none). The members outside the play have theirs in O(outside).
-      - An empty data directory on a host with a record means the data is lost or not mounted: the run never
+      - An empty data directory on a host with a record means the data is lost or not mounted, so the run never
         founds a new cluster over it unless O(confirm) is true (SAFETY-22).
     type: dict
     default: {}
@@ -54,7 +54,7 @@ options:
     default: member-identity.json
   confirm:
     description:
-      - The user named this cluster in C(etcd_service_confirm_new_cluster): found a new, empty cluster even
+      - The user named this cluster in C(etcd_service_confirm_new_cluster), so found a new, empty cluster even
         though members keep a record of an earlier one. RV(_value.forget) then lists the records to remove.
     type: bool
     default: false

@@ -1097,7 +1097,7 @@ def apply_in_order(module, actions, do, describe):
         raise
 
 
-def run_module(extra_spec, run, root_only=None):
+def run_module(extra_spec, run, root_only=None, mutually_exclusive=None):
     """The main() of a module that needs no more than the connection options
     plus ``extra_spec``: check mode supported, ``run(module, client)`` returns
     the result, and any EtcdError becomes one fail_json. ``root_only`` names
@@ -1109,7 +1109,8 @@ def run_module(extra_spec, run, root_only=None):
     argument_spec = etcd_argument_spec()
     argument_spec.update(extra_spec)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=ETCD_REQUIRED_TOGETHER, required_by=ETCD_REQUIRED_BY)
+                           required_together=ETCD_REQUIRED_TOGETHER, required_by=ETCD_REQUIRED_BY,
+                           mutually_exclusive=mutually_exclusive or [])
     client = client_from_module(module)
     try:
         result = run(module, client)

@@ -37,8 +37,17 @@ options:
       - Keep only the versions at or after this revision. V(0) means the current revision, so only the
         latest version of each key is kept.
       - A revision newer than the current one is refused.
+      - Mutually exclusive with O(keep).
     type: int
     default: 0
+  keep:
+    description:
+      - Keep the newest this many revisions of history too; compact to the current revision minus O(keep).
+        A store with no more revisions than that is left as it is.
+      - Clients that watch or read recent revisions (a controller resuming a watch) keep working.
+    type: int
+    default: 0
+    version_added: "0.3.0"
   physical:
     description:
       - Wait until every member has applied the compaction to its backend before returning, so
@@ -87,9 +96,19 @@ def needs_compaction(client, target):
     return target > 1 and not client.is_compacted(target - 1)
 
 
+def target_revision(current, revision=0, keep=0):
+    """The revision to compact to: ``revision``, else the current one minus
+    ``keep`` (0 when that leaves nothing to compact)."""
+    if revision:
+        return revision
+    return max(current - keep, 0)
+
+
 def run(module, client):
     current = client.revision()
-    target = module.params["revision"] or current
+    if module.params["keep"] < 0:
+        module.fail_json(msg="keep=%d must be 0 or more" % module.params["keep"], current_revision=current)
+    target = target_revision(current, module.params["revision"], module.params["keep"])
     if target < 0 or target > current:
         module.fail_json(msg="revision=%d is not between 1 and the current revision %d" % (target, current),
                          current_revision=current)
@@ -109,7 +128,9 @@ def run(module, client):
 
 def main():
     run_module(dict(revision=dict(type="int", default=0),
-                    physical=dict(type="bool", default=True)), run, root_only="compaction")
+                    keep=dict(type="int", default=0),
+                    physical=dict(type="bool", default=True)), run, root_only="compaction",
+               mutually_exclusive=[("revision", "keep")])
 
 
 if __name__ == "__main__":

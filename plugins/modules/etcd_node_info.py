@@ -115,10 +115,11 @@ units:
     - One entry per unit, keyed by the name given; C(active) and C(enabled) are systemctl's words.
     - C(restarts) is systemd's C(NRestarts), the automatic restarts (C(Restart=)) since the unit was last started
       on purpose; a unit that fails at start and is restarted counts up while C(active) stays C(activating).
+    - C(main_pid) is the service's main process (0 when none runs), C(exe) the binary that process was
+      started from. It ends with the word deleted in brackets when that file is gone, and is empty when
+      unknown or not readable (root in a container without C(CAP_SYS_PTRACE)).
   returned: always
   type: dict
-    - C(main_pid) is the service's main process (0 when none runs), C(exe) the binary that process was
-      started from (ends in C( (deleted)) when that file is gone, empty when unknown).
   sample: {etcd.service: {active: active, enabled: enabled, restarts: 0, main_pid: 812, exe: /opt/etcd/v3.6.6/etcd}}
 wal:
   description:

@@ -58,6 +58,25 @@ def test_compaction_check_real_again(small):
     assert again["_rc"] == 0 and again["changed"] is False, again
 
 
+def test_compaction_keeps_the_newest_revisions(small):
+    """Issue 15, item 11: maintenance.yml compacted to the current revision,
+    dropping all history; it now keeps a window (keep)."""
+    client = small.client()
+    for i in range(6):
+        client.put("/window/k", "v%d" % i)
+    current = client.revision()
+    args = dict(small.conn_args(), keep=3)
+    real = small.run_module("etcd_compaction", args)
+    assert real["_rc"] == 0 and real["changed"] is True and real["revision"] == current - 3, real
+    assert readable(small, current - 3) and not readable(small, current - 4)
+    again = small.run_module("etcd_compaction", args)
+    assert again["_rc"] == 0 and again["changed"] is False, again
+    short = small.run_module("etcd_compaction", dict(small.conn_args(), keep=current + 10))
+    assert short["_rc"] == 0 and short["changed"] is False and short["revision"] == 0, short
+    both = small.run_module("etcd_compaction", dict(small.conn_args(), keep=3, revision=current))
+    assert both["_rc"] != 0 and "mutually exclusive" in both["msg"], both
+
+
 def test_compaction_refuses_a_future_revision(small):
     current = small.client().revision()
     res = small.run_module("etcd_compaction", dict(small.conn_args(), revision=current + 1000))
