@@ -163,8 +163,12 @@ def build_stages():
     for core, _req, _pythons in lab.MATRIX:
         py = ".".join(str(n) for n in _python_of(core))
         stages.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core, est=5))
+        # One sanity stage at a time: each ansible-test builds its test venvs
+        # under ~/.ansible/test/venv, named by their requirements, and two
+        # ansible-core lines can need the same one (one run deleted the venv
+        # another was using; sanity@2.20 failed with "does not have pip").
         stages.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
-                            core=core, prepare=lambda c=core: sanity_tree(c), est=50))
+                            core=core, prepare=lambda c=core: sanity_tree(c), est=50, group="sanity"))
     est = {"default": 450, "upgrade": 800, "restore": 310, "firewall": 120}
     stages += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc], est=est.get(sc, 300),
                      group=f"molecule-{sc}") for sc in scenarios]

@@ -87,8 +87,14 @@ def lab(lab_containers, write_inventory, lab_vars, ansible_playbook, host_sh, tm
     for key, value in CANARIES.items():
         assert host_sh(hosts[0], f"{ETCDCTL} put {key} {value}").returncode == 0
     state = {"hosts": hosts, "inventory": inventory, "cluster_id": cluster_id(host_sh, hosts[0]),
-             "certs": cert_digests(host_sh, hosts[:3])}
+             "certs": cert_digests(host_sh, hosts[:3]), "backups": base / "etcd-backups" / "join"}
     return state
+
+
+def snapshots(lab):
+    """The snapshots taken before membership changes (SAFETY-13), stored by
+    the etcd_backup role next to the inventory."""
+    return sorted(lab["backups"].glob("join-*.db"))
 
 
 def assert_untouched(host_sh, lab, run, newcomers):
@@ -136,6 +142,7 @@ def test_name_of_a_live_member_is_refused(lab, ansible_playbook, host_sh):
 def test_add_one_member(lab, ansible_playbook, host_sh, capsys):
     hosts = lab["hosts"]
     inv = lab["inventory"]("four-allowed", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True})
+    before = snapshots(lab)
     started = time.monotonic()
     run = ansible_playbook(inv, playbook="playbooks/add_member.yml")
     elapsed = time.monotonic() - started
@@ -143,6 +150,13 @@ def test_add_one_member(lab, ansible_playbook, host_sh, capsys):
     with capsys.disabled():
         print(f"\nadd_member.yml, one member to a running 3-member cluster: {elapsed:.1f} s")
     assert "Add as a learner" in run.output and "Promote once it has caught up" in run.output, run
+    # SAFETY-13 (issue 15, item 11): one verified snapshot first, owner-only,
+    # holding the canaries written before (its report counts the keys).
+    (taken,) = set(snapshots(lab)) - set(before)
+    assert taken.stat().st_mode & 0o777 == 0o600 and taken.stat().st_size > 0, taken
+    report = re.search(rf"Snapshot {re.escape(str(taken))} from \S+: revision \d+, (\d+) keys",
+                       re.sub(r"\s+", " ", run.output))
+    assert report and int(report[1]) >= len(CANARIES), run
     assert_voting_cluster(host_sh, hosts[:4], lab["cluster_id"])
     config = host_sh(hosts[3], "cat /etc/etcd/etcd.conf.yml").stdout
     assert "initial-cluster-state: existing" in config, config  # never "new" (SAFETY-1)
@@ -152,6 +166,9 @@ def test_add_one_member(lab, ansible_playbook, host_sh, capsys):
 
 
 def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh):
+    """SAFETY-10: a run stopped right after the member add is finished by the
+    next one, also when the learner was started meanwhile and its host comes
+    first in the play (issue 15, item 9, SAFETY-24)."""
     hosts = lab["hosts"]
     new = hosts[4]
     inv = lab["inventory"]("five", hosts)
@@ -174,8 +191,22 @@ def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh)
         host_sh(new, "systemctl stop etcd; systemctl reset-failed etcd; "
                      "rm -f /etc/systemd/system/etcd.service.d/zz-test-fail.conf && systemctl daemon-reload")
     assert host_sh(new, "test -e /var/lib/etcd/member").returncode != 0
-    again = ansible_playbook(inv, playbook="playbooks/add_member.yml")
+    # Issue 15, item 9: etcd then started there by hand (the unit, with the
+    # configuration the run wrote): a started learner, never promoted. A
+    # learner answers no member list and no linearizable read; its host comes
+    # first in the play, where the member list, the gates and the promotion
+    # used to be read, so it was never promoted.
+    started = host_sh(new, "systemctl start etcd")
+    assert started.returncode == 0, started.stderr
+    listed = members(host_sh, hosts[0])
+    mine = [m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]
+    assert len(mine) == 1 and mine[0].get("isLearner") and mine[0].get("name") == new, listed
+    before = snapshots(lab)
+    # Without the snapshot this time (the opt-out of SAFETY-13's snapshot).
+    again = ansible_playbook(lab["inventory"]("five-learner-first", [new] + hosts[:4]),
+                             "-e", "etcd_service_membership_backup=false", playbook="playbooks/add_member.yml")
     assert again.rc == 0, again
+    assert snapshots(lab) == before and "Take and verify a snapshot" not in again.output, again
     listed = members(host_sh, hosts[0])
     assert len([m for m in listed if peer_url(host_sh, new) in m.get("peerURLs", [])]) == 1, listed  # no second add
     assert len(listed) == 5, listed
@@ -185,9 +216,11 @@ def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh)
 
 def test_site_rerun_changes_nothing(lab, ansible_playbook, host_sh):
     hosts = lab["hosts"]
+    before = snapshots(lab)
     run = ansible_playbook(lab["inventory"]("five", hosts))
     assert run.rc == 0, run
     assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert snapshots(lab) == before  # nothing joins, so no snapshot is taken
     assert_voting_cluster(host_sh, hosts, lab["cluster_id"])
 
 
@@ -220,8 +253,10 @@ def test_interrupted_removal_is_finished_by_a_rerun(lab, ansible_playbook, host_
     gone_id = next(m["ID"] for m in listed if m.get("name") == gone)
     assert host_sh(hosts[0], f"{ETCDCTL} member remove {gone_id:x}").returncode == 0
     inv = lab["inventory"]("five-removing", hosts, all_vars={"etcd_cluster_allow_even_size": True})
+    before = snapshots(lab)
     run = ansible_playbook(inv, "-e", f"etcd_remove_members={gone}", playbook="playbooks/remove_member.yml")
     assert run.rc == 0, run
+    assert snapshots(lab) == before  # the member was already out of the list: no change, no snapshot
     assert run.recap[gone]["changed"] >= 1, run  # stopped, disabled, data kept aside
     assert host_sh(gone, "systemctl is-active etcd").stdout.strip() != "active"
     assert host_sh(gone, "systemctl is-enabled etcd").stdout.strip() == "disabled"
@@ -262,11 +297,14 @@ def test_remove_the_leader(lab, ansible_playbook, host_sh, capsys):
     unreachable = {leaving: {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}}
     inv = lab["inventory"]("four-down", hosts[:4], all_vars={"etcd_cluster_allow_even_size": True},
                            host_vars=unreachable)
+    before = snapshots(lab)
     started = time.monotonic()
     run = ansible_playbook(inv, "-e", f"etcd_remove_members={leaving}", playbook="playbooks/remove_member.yml")
     elapsed = time.monotonic() - started
     assert run.rc == 0, run
     assert leaving not in run.recap, run  # left out of the run
+    # SAFETY-13: a snapshot before the removal, with the leaving member down.
+    assert len(set(snapshots(lab)) - set(before)) == 1, run
     assert f"{leaving} cannot be reached: this run removes its member from the cluster" \
         in re.sub(r"\s+", " ", run.output), run
     with capsys.disabled():
@@ -309,9 +347,12 @@ def test_replace_a_member_whose_data_is_lost(lab, ansible_playbook, host_sh):
     old_id = next(m["ID"] for m in members(host_sh, hosts[0]) if m.get("name") == lost)
     assert host_sh(lost, "systemctl stop etcd && rm -rf /var/lib/etcd/member").returncode == 0
     assert host_sh(hosts[0], f"{ETCDCTL} put /while-gone written").returncode == 0  # two of three: a quorum
+    before = snapshots(lab)
     run = ansible_playbook(lab["inventory"]("three", hosts[:3]), "-e", f"etcd_remove_members={lost}",
                            playbook="playbooks/replace_member.yml")
     assert run.rc == 0, run
+    # SAFETY-13: one snapshot for the removal and the join of the same run.
+    assert len(set(snapshots(lab)) - set(before)) == 1, run
     assert_voting_cluster(host_sh, hosts[:3], lab["cluster_id"])
     new_id = next(m["ID"] for m in members(host_sh, hosts[0]) if m.get("name") == lost)
     assert new_id != old_id, "the host came back under its old member ID"
