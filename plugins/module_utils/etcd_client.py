@@ -487,6 +487,7 @@ class EtcdClient(object):
         self.timeout = float(timeout)
         self.current = 0
         self._tokens = {}
+        self._learners = set()  # endpoints that refused to authenticate as learners
         self._no_auth_status = False  # etcd 3.4: no /v3/auth/status
         self._ssl_context = None
         if any(ep.startswith("https://") for ep in self.endpoints) or ca_cert or client_cert:
@@ -581,12 +582,31 @@ class EtcdClient(object):
                 data = self._decode(endpoint, status, raw)
             except EtcdAuthNotEnabled:
                 token = ""
+            except EtcdLearnerRefused:
+                # SAFETY-24: a learner refuses to authenticate, yet wants a
+                # token for its Status. A token is valid on every member (the
+                # authentication goes through raft, which learners apply), so
+                # it comes from the first other endpoint that gives one.
+                token = self._token_elsewhere(endpoint)
             else:
                 token = data.get("token")
                 if not token:
                     raise EtcdAuthError("authenticate returned no token", endpoint)
             self._tokens[endpoint] = token
         return token
+
+    def _token_elsewhere(self, learner):
+        self._learners.add(learner)
+        errors = []
+        for other in self.endpoints:
+            if other == learner or other in self._learners:
+                continue
+            try:
+                return self._token(other)
+            except EtcdError as exc:
+                errors.append(exc)
+        raise EtcdLearnerRefused("the learner cannot authenticate and no other endpoint gave a token%s"
+                                 % "".join("; %s" % e for e in errors), learner)
 
     @staticmethod
     def _decode(endpoint, status, raw):

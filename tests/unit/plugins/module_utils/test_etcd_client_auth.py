@@ -476,3 +476,62 @@ def test_needs_root_explains_a_refusal_and_passes_other_errors_on():
     other = ec.EtcdAuthError("etcdserver: user name is empty", "https://e:2379")
     with pytest.raises(ec.EtcdAuthError):
         ec.needs_root(_WarnModule(), other, "users")
+
+
+LEARNER = fail("etcdserver: rpc not supported for learner", code=14, status=503)
+
+
+def test_a_learner_gets_the_token_of_another_endpoint():
+    """SAFETY-24, issue 15 item 9: a started learner refuses to authenticate,
+    yet its Status wants a user ("user name is empty" without one). The token
+    another member gave is valid on the learner too (authentication goes
+    through raft, which learners apply)."""
+    c = client(endpoints=[EP, EP2], username="root", password="pw")
+
+    def answer(path, body, token):
+        endpoint = fake.calls[-1][0]
+        if path == "/v3/auth/authenticate":
+            return LEARNER if endpoint == EP else ok({"token": "tok"})
+        if token != "tok":
+            return NAME_EMPTY
+        return ok({"version": "3.6.5", "isLearner": endpoint == EP, "leader": "2"})
+
+    fake = FakeEtcd(c, answer=answer)
+    st = c.status(endpoint=EP)
+    assert st["is_learner"] is True
+    assert [(e, p, t) for e, p, b, t in fake.calls] == [
+        (EP, "/v3/auth/authenticate", None), (EP2, "/v3/auth/authenticate", None), (EP, "/v3/maintenance/status", "tok")]
+    c.status(endpoint=EP)  # the token is kept: no second authentication
+    assert len(fake.calls) == 4
+
+
+def test_only_learners_means_a_learner_refusal():
+    c = client(username="root", password="pw")
+    FakeEtcd(c, answer=lambda path, body, token: LEARNER)
+    with pytest.raises(ec.EtcdLearnerRefused) as info:
+        c.status(endpoint=EP)
+    assert "no other endpoint gave a token" in str(info.value)
+
+
+def test_a_learner_refusal_after_an_anonymous_request_fails_over():
+    """The member list through a learner: it refuses authentication, the
+    request goes with the next endpoint's token and the learner refuses the
+    request itself; the next endpoint answers it."""
+    c = client(endpoints=[EP, EP2], username="root", password="pw")
+
+    def answer(path, body, token):
+        endpoint = fake.calls[-1][0]
+        if path == "/v3/auth/authenticate":
+            return LEARNER if endpoint == EP else ok({"token": "tok"})
+        if endpoint == EP:
+            return LEARNER
+        assert token == "tok"
+        return ok({"members": []})
+
+    fake = FakeEtcd(c, answer=answer)
+    header, members = c.member_list(linearizable=False)
+    assert members == []
+    assert [(e, p) for e, p, b, t in fake.calls] == [
+        (EP, "/v3/auth/authenticate"), (EP2, "/v3/auth/authenticate"), (EP, "/v3/cluster/member/list"),
+        (EP2, "/v3/cluster/member/list")]
+    assert c.current_endpoint == EP2
