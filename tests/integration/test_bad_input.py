@@ -135,9 +135,13 @@ def test_empty_or_missing_group(bad_run, members, layout):
 def test_duplicate_member_names(bad_run, members):
     hosts = members[:3]
     result = bad_run({"etcd": hosts}, host_vars={hosts[0]: {"etcd_cluster_member_name": "node-a"},
+                                                 hosts[1]: {"etcd_cluster_member_name": "-bad name"},
                                                  hosts[2]: {"etcd_cluster_member_name": "node-a"}})
     assert in_preflight(result), result
+    # One message names every bad setting: the clash and the malformed name.
     assert "Duplicate member names: node-a." in only_message(result), result
+    assert f'Host {hosts[1]}: invalid member settings' in only_message(result), result
+    assert 'etcd_cluster_member_name="-bad name"' in only_message(result), result
 
 
 def test_duplicate_member_addresses(bad_run, members):
@@ -167,9 +171,9 @@ def test_even_size_allowed_passes_the_cluster_check(bad_run, members, size):
     the run, so this proves the permission without deploying anything."""
     result = bad_run({"etcd": members[:size]}, {"etcd_cluster_allow_even_size": True, "etcd_install_version": "3.5"})
     assert "Even cluster size" not in result.output, result
-    assert result.failures[0].task == "quorum.etcd.etcd_install : Check etcd_install_version", result
+    assert result.failures[0].task == "quorum.etcd.etcd_install : Check the install settings", result
     assert 'etcd_install_version="3.5"' in only_message(result), result
-    assert "TASK [quorum.etcd.etcd_cluster : Check the member list as a whole]" in result.output, result
+    assert "TASK [quorum.etcd.etcd_cluster : Check the members and the cluster settings]" in result.output, result
 
 
 # ---------------------------------------------------------------------------
@@ -239,9 +243,14 @@ def test_bad_client_network(bad_run, members, network):
 PASSWORD = "never-Printed-7"
 
 SECURITY_CASES = {
+    # Three bad settings at once: one message names each with its value.
     "weak-cipher": ({"etcd_service_tls_cipher_suites": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-                                                        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]},
-                    ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "etcd_service_tls_cipher_suites"]),
+                                                        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+                     "etcd_service_election_timeout": 400, "etcd_service_heartbeat_interval": 100,
+                     "etcd_service_extra_config": {"listen-client-urls": "http://0.0.0.0:2379"}},
+                    ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "etcd_service_tls_cipher_suites",
+                     "etcd_service_election_timeout=400", "etcd_service_heartbeat_interval=100",
+                     "keys the collection manages (listen-client-urls)"]),
     "tls13-too-old": ({"etcd_service_tls_min_version": "TLS1.3", "etcd_install_version": "3.5.1"},
                       ["etcd_service_tls_min_version=TLS1.3", "3.5.8", "etcd_install_version=3.5.1"]),
     "allow-list-too-old": ({"etcd_service_peer_cert_allowed_hostname": "peers.example.test",
