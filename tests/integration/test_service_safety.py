@@ -82,6 +82,18 @@ def test_changed_config_restarts_one_member_at_a_time_leader_last(cluster, ansib
     assert not RESTARTED.findall(again.output), again
 
 
+def test_a_run_with_only_the_service_tag_changes_nothing(cluster, ansible_playbook, host_sh):
+    """`--tags service` skips the configure tasks whose results the service
+    tasks read (the unit write): the run must still pass, change nothing and
+    restart nothing (it failed on an undefined registered result)."""
+    hosts, inv = cluster
+    pids = {h: main_pid(host_sh, h) for h in hosts}
+    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "--tags", "service")
+    assert run.rc == 0, run
+    assert all(r["changed"] == 0 for r in run.recap.values()), run
+    assert all(main_pid(host_sh, h) == pids[h] for h in hosts)
+
+
 def test_member_without_data_is_never_started_as_a_new_cluster(cluster, ansible_playbook, host_sh):
     hosts, inv = cluster
     lost = hosts[2]
