@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: etcd_files
+short_description: Write several small text files on a node in one call
+version_added: "0.2.0"
+description:
+  - Writes each given file whose content, owner, group or mode differs, and leaves the others alone.
+    A new content goes to a temporary file in the same directory, which is renamed over the old one,
+    so a reader (etcd loading its certificate at the next connection) never sees a half-written file.
+  - One round trip for all the files, where M(ansible.builtin.copy) in a loop makes three per file;
+    the etcd_tls role writes a member's certificates with it.
+  - Uses only the Python standard library.
+author:
+  - quorum.etcd maintainers (@quorum)
+attributes:
+  check_mode:
+    description: Reports what would be written, writes nothing.
+    support: full
+  diff_mode:
+    description: Not supported.
+    support: none
+options:
+  files:
+    description: The files to write.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute path of the file. Its directory must exist.
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      owner:
+        description: User name that owns the file.
+        type: str
+        required: true
+      group:
+        description: Group name of the file.
+        type: str
+        required: true
+      mode:
+        description: Octal mode of the file, as a string (for example C("0644")).
+        type: str
+        required: true
+'''
+
+EXAMPLES = r'''
+- name: Write a member's certificates
+  quorum.etcd.etcd_files:
+    files:
+      - {path: /etc/etcd/pki/member.crt, content: "{{ member_pem }}", owner: etcd, group: etcd, mode: "0644"}
+      - {path: /etc/etcd/pki/client.crt, content: "{{ client_pem }}", owner: etcd, group: etcd, mode: "0644"}
+'''
+
+RETURN = r'''
+written:
+  description: The paths whose content was (or in check mode would be) written.
+  type: list
+  elements: str
+  returned: always
+fixed:
+  description: The paths whose content was right and whose owner, group or mode was (or would be) put back.
+  type: list
+  elements: str
+  returned: always
+'''
+
+import grp
+import os
+import pwd
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes
+
+
+class FilesError(Exception):
+    pass
+
+
+def parse_mode(text):
+    try:
+        mode = int(str(text), 8)
+    except ValueError:
+        raise FilesError("mode %r is not an octal number such as \"0644\"" % (text,))
+    if mode < 0 or mode > 0o7777:
+        raise FilesError("mode %r is out of range" % (text,))
+    return mode
+
+
+def ids(owner, group):
+    try:
+        uid = pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise FilesError("no user %r on this host" % (owner,))
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise FilesError("no group %r on this host" % (group,))
+    return uid, gid
+
+
+def plan(spec):
+    """What one file needs: 'write' (content), 'fix' (owner/group/mode) or ''."""
+    path = spec["path"]
+    want = to_bytes(spec["content"])
+    uid, gid = ids(spec["owner"], spec["group"])
+    mode = parse_mode(spec["mode"])
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "write", want, uid, gid, mode
+    if not os.path.isfile(path) or os.path.islink(path):
+        raise FilesError("%s exists and is not a regular file" % path)
+    with open(path, "rb") as fh:
+        if fh.read() != want:
+            return "write", want, uid, gid, mode
+    if st.st_uid != uid or st.st_gid != gid or (st.st_mode & 0o7777) != mode:
+        return "fix", want, uid, gid, mode
+    return "", want, uid, gid, mode
+
+
+def write(path, data, uid, gid, mode):
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chown(tmp, uid, gid)
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run(files, check_mode):
+    """Check every file first, so a bad owner or mode of a later file stops
+    the call before the first write."""
+    steps = []
+    for spec in files:
+        steps.append((spec["path"],) + plan(spec))
+    written, fixed = [], []
+    for path, action, data, uid, gid, mode in steps:
+        if action == "write":
+            written.append(path)
+            if not check_mode:
+                write(path, data, uid, gid, mode)
+        elif action == "fix":
+            fixed.append(path)
+            if not check_mode:
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+    return written, fixed
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="dict", required=True, options=dict(
+                path=dict(type="path", required=True),
+                content=dict(type="str", required=True),
+                owner=dict(type="str", required=True),
+                group=dict(type="str", required=True),
+                mode=dict(type="str", required=True),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        written, fixed = run(module.params["files"], module.check_mode)
+    except (FilesError, OSError, IOError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=bool(written or fixed), written=written, fixed=fixed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+
+import pytest
+
+from ansible_collections.quorum.etcd.plugins.modules import etcd_files as ef
+
+ME = pwd.getpwuid(os.getuid())[0]
+MY_GROUP = grp.getgrgid(os.getgid())[0]
+
+
+def spec(path, content="pem\n", mode="0644"):
+    return {"path": str(path), "content": content, "owner": ME, "group": MY_GROUP, "mode": mode}
+
+
+def test_writes_new_and_changed_files_and_leaves_equal_ones(tmp_path):
+    same = tmp_path / "ca.crt"
+    same.write_text("pem\n")
+    os.chmod(same, 0o644)
+    changed = tmp_path / "member.crt"
+    changed.write_text("old\n")
+    os.chmod(changed, 0o644)
+    new = tmp_path / "client.crt"
+    written, fixed = ef.run([spec(same), spec(changed, "new\n"), spec(new, "client\n")], check_mode=False)
+    assert written == [str(changed), str(new)] and fixed == []
+    assert changed.read_text() == "new\n" and new.read_text() == "client\n"
+    assert oct(os.stat(new).st_mode & 0o7777) == "0o644"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca.crt", "client.crt", "member.crt"]  # no temp file left
+    assert ef.run([spec(same), spec(changed, "new\n"), spec(new, "client\n")], check_mode=False) == ([], [])
+
+
+def test_a_mode_drift_is_fixed_without_a_write(tmp_path):
+    path = tmp_path / "member.crt"
+    path.write_text("pem\n")
+    os.chmod(path, 0o600)
+    inode = os.stat(path).st_ino
+    assert ef.run([spec(path)], check_mode=False) == ([], [str(path)])
+    assert oct(os.stat(path).st_mode & 0o7777) == "0o644" and os.stat(path).st_ino == inode
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path):
+    path = tmp_path / "member.crt"
+    path.write_text("old\n")
+    assert ef.run([spec(path, "new\n"), spec(tmp_path / "x.crt")], check_mode=True) == (
+        [str(path), str(tmp_path / "x.crt")], [])
+    assert path.read_text() == "old\n" and not (tmp_path / "x.crt").exists()
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("owner", "no-such-user-quorum", "no user 'no-such-user-quorum'"),
+    ("group", "no-such-group-quorum", "no group 'no-such-group-quorum'"),
+    ("mode", "rw-r--r--", "not an octal number"),
+])
+def test_a_bad_file_stops_the_call_before_any_write(tmp_path, field, value, words):
+    first = tmp_path / "ca.crt"
+    bad = spec(tmp_path / "member.crt")
+    bad[field] = value
+    with pytest.raises(ef.FilesError) as info:
+        ef.run([spec(first), bad], check_mode=False)
+    assert words in str(info.value)
+    assert not first.exists()
+
+
+def test_a_directory_in_the_way_is_refused(tmp_path):
+    (tmp_path / "member.crt").mkdir()
+    with pytest.raises(ef.FilesError) as info:
+        ef.run([spec(tmp_path / "member.crt")], check_mode=False)
+    assert "not a regular file" in str(info.value)
