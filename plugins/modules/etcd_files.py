@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: quorum.etcd maintainers
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,8 +26,8 @@ attributes:
     description: Reports what would be written, writes nothing.
     support: full
   diff_mode:
-    description: Not supported.
-    support: none
+    description: Shows the old and the new content of each file written (do not pass secrets).
+    support: full
 options:
   files:
     description: The files to write.
@@ -76,6 +76,11 @@ fixed:
   type: list
   elements: str
   returned: always
+diff:
+  description: One before/after pair per file written, in diff mode.
+  type: list
+  elements: dict
+  returned: in diff mode, when a file is written
 '''
 
 import grp
@@ -84,7 +89,7 @@ import pwd
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 
 class FilesError(Exception):
@@ -114,7 +119,8 @@ def ids(owner, group):
 
 
 def plan(spec):
-    """What one file needs: 'write' (content), 'fix' (owner/group/mode) or ''."""
+    """What one file needs: 'write' (content), 'fix' (owner/group/mode) or
+    '', and the old content (None when there is no file)."""
     path = spec["path"]
     want = to_bytes(spec["content"])
     uid, gid = ids(spec["owner"], spec["group"])
@@ -122,15 +128,16 @@ def plan(spec):
     try:
         st = os.lstat(path)
     except OSError:
-        return "write", want, uid, gid, mode
+        return "write", want, uid, gid, mode, None
     if not os.path.isfile(path) or os.path.islink(path):
         raise FilesError("%s exists and is not a regular file" % path)
     with open(path, "rb") as fh:
-        if fh.read() != want:
-            return "write", want, uid, gid, mode
+        old = fh.read()
+    if old != want:
+        return "write", want, uid, gid, mode, old
     if st.st_uid != uid or st.st_gid != gid or (st.st_mode & 0o7777) != mode:
-        return "fix", want, uid, gid, mode
-    return "", want, uid, gid, mode
+        return "fix", want, uid, gid, mode, old
+    return "", want, uid, gid, mode, old
 
 
 def write(path, data, uid, gid, mode):
@@ -150,16 +157,21 @@ def write(path, data, uid, gid, mode):
         raise
 
 
-def run(files, check_mode):
+def run(files, check_mode, diffs=None):
     """Check every file first, so a bad owner or mode of a later file stops
-    the call before the first write."""
+    the call before the first write. ``diffs``, a list, receives a
+    before/after pair per file written."""
     steps = []
     for spec in files:
         steps.append((spec["path"],) + plan(spec))
     written, fixed = [], []
-    for path, action, data, uid, gid, mode in steps:
+    for path, action, data, uid, gid, mode, old in steps:
         if action == "write":
             written.append(path)
+            if diffs is not None:
+                diffs.append({"before_header": path, "after_header": path,
+                              "before": to_text(old or b"", errors="surrogate_or_strict"),
+                              "after": to_text(data, errors="surrogate_or_strict")})
             if not check_mode:
                 write(path, data, uid, gid, mode)
         elif action == "fix":
@@ -183,11 +195,15 @@ def main():
         ),
         supports_check_mode=True,
     )
+    diffs = [] if module._diff else None
     try:
-        written, fixed = run(module.params["files"], module.check_mode)
+        written, fixed = run(module.params["files"], module.check_mode, diffs)
     except (FilesError, OSError, IOError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=bool(written or fixed), written=written, fixed=fixed)
+    result = dict(changed=bool(written or fixed), written=written, fixed=fixed)
+    if diffs:
+        result["diff"] = diffs
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

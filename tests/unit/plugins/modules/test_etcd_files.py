@@ -70,3 +70,18 @@ def test_a_directory_in_the_way_is_refused(tmp_path):
     with pytest.raises(ef.FilesError) as info:
         ef.run([spec(tmp_path / "member.crt")], check_mode=False)
     assert "not a regular file" in str(info.value)
+
+
+def test_diff_mode_shows_old_and_new_content_of_written_files_only(tmp_path):
+    same = tmp_path / "ca.crt"
+    same.write_text("pem\n")
+    os.chmod(same, 0o644)
+    changed = tmp_path / "etcd.conf.yml"
+    changed.write_text("name: a\n")
+    diffs = []
+    assert ef.run([spec(same), spec(changed, "name: b\n"), spec(tmp_path / "new")], check_mode=True, diffs=diffs) == (
+        [str(changed), str(tmp_path / "new")], [])
+    assert diffs == [
+        {"before_header": str(changed), "after_header": str(changed), "before": "name: a\n", "after": "name: b\n"},
+        {"before_header": str(tmp_path / "new"), "after_header": str(tmp_path / "new"), "before": "", "after": "pem\n"},
+    ]

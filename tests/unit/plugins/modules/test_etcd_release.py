@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+"""etcd_release: verify before extract, one rename, nothing left behind
+(SAFETY-16). Archives are built here; the download itself is exercised by
+every lab converge (a real HTTP fetch from the lab's mirror)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.quorum.etcd.plugins.modules import etcd_release as er
+
+TOP = "etcd-v3.6.16-linux-amd64"
+
+
+def archive(tmp_path, members=None, name="a.tar.gz"):
+    """A gzip tar with ``members``: {name: (bytes, mode)}, or a directory
+    when the value is None."""
+    if members is None:
+        members = {TOP: None, TOP + "/etcd": (b"#!/bin/sh\n", 0o775), TOP + "/etcdctl": (b"#!/bin/sh\n", 0o700),
+                   TOP + "/etcdutl": (b"#!/bin/sh\n", 0o755), TOP + "/README.md": (b"readme\n", 0o664)}
+    path = tmp_path / name
+    with tarfile.open(path, "w:gz") as tar:
+        for member, value in members.items():
+            info = tarfile.TarInfo(member)
+            if value is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(value, str):
+                info.type, info.linkname = tarfile.SYMTYPE, value
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(value[0]), value[1]
+                tar.addfile(info, io.BytesIO(value[0]))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def params(prefix, src, checksum, **extra):
+    base = {"prefix": str(prefix), "version": "3.6.16", "top": TOP, "url": None, "src": str(src),
+            "checksum": checksum, "checksum_from": "SHA256SUMS", "validate_certs": True, "timeout": 10}
+    base.update(extra)
+    return base
+
+
+def run(p, check_mode=False):
+    return er.install(p, lambda: open(p["src"], "rb"), check_mode)
+
+
+def test_installs_verified_release_in_one_rename_and_then_changes_nothing(tmp_path):
+    src, digest = archive(tmp_path)
+    prefix = tmp_path / "opt"
+    changed, result = run(params(prefix, src, digest.upper()))
+    final = prefix / "v3.6.16"
+    assert changed and result == {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": digest}
+    assert sorted(os.listdir(prefix)) == ["v3.6.16"]  # the staging dir is gone
+    assert oct(os.stat(final / "etcd").st_mode & 0o7777) == "0o755"
+    assert oct(os.stat(final / "etcdctl").st_mode & 0o7777) == "0o755"
+    assert oct(os.stat(final / "README.md").st_mode & 0o7777) == "0o644"
+    # Installed: no fetch at all (the opener would fail).
+    again = er.install(params(prefix, src, digest), lambda: pytest.fail("fetched again"))
+    assert again == (False, {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": ""})
+
+
+def test_a_checksum_mismatch_extracts_nothing_and_names_both_sums(tmp_path):
+    src, digest = archive(tmp_path)
+    prefix = tmp_path / "opt"
+    with pytest.raises(er.ReleaseError) as err:
+        run(params(prefix, src, "0" * 64))
+    msg = str(err.value)
+    assert "0" * 64 in msg and digest in msg and "SHA256SUMS" in msg and "3.6.16" in msg
+    assert os.listdir(prefix) == []
+
+
+def test_an_archive_without_etcdctl_installs_nothing(tmp_path):
+    src, digest = archive(tmp_path, {TOP: None, TOP + "/etcd": (b"x", 0o755)})
+    with pytest.raises(er.ReleaseError, match="has no %s/etcd and %s/etcdctl" % (TOP, TOP)):
+        run(params(tmp_path / "opt", src, digest))
+    assert os.listdir(tmp_path / "opt") == []
+
+
+@pytest.mark.parametrize("members,words", [
+    ({TOP: None, "../evil": (b"x", 0o755)}, "outside"),
+    ({TOP: None, "other/etcd": (b"x", 0o755)}, "outside"),
+    ({TOP: None, TOP + "/../../evil": (b"x", 0o755)}, "outside"),
+    ({TOP: None, TOP + "/etcd": "/bin/sh"}, "neither a file nor a directory"),
+])
+def test_members_outside_the_release_dir_or_links_are_refused(tmp_path, members, words):
+    src, digest = archive(tmp_path, members)
+    with pytest.raises(er.ReleaseError, match=words):
+        run(params(tmp_path / "opt", src, digest))
+    assert os.listdir(tmp_path / "opt") == []
+    assert not (tmp_path / "evil").exists()
+
+
+def test_a_foreign_version_dir_is_refused_and_kept(tmp_path):
+    src, digest = archive(tmp_path)
+    foreign = tmp_path / "opt" / "v3.6.16"
+    foreign.mkdir(parents=True)
+    (foreign / "notes").write_text("mine")
+    with pytest.raises(er.ReleaseError, match="exists but has no etcd and etcdctl"):
+        run(params(tmp_path / "opt", src, digest))
+    assert (foreign / "notes").read_text() == "mine"
+
+
+def test_check_mode_fetches_and_writes_nothing(tmp_path):
+    src, digest = archive(tmp_path)
+    p = params(tmp_path / "opt", src, digest)
+    assert er.install(p, lambda: pytest.fail("fetched in check mode"), check_mode=True)[0] is True
+    assert not (tmp_path / "opt").exists()
+
+
+@pytest.mark.parametrize("field,value", [("checksum", "abc"), ("top", "../x"), ("top", "a/b")])
+def test_bad_arguments_are_refused_before_anything(tmp_path, field, value):
+    src, digest = archive(tmp_path)
+    p = params(tmp_path / "opt", src, digest)
+    p[field] = value
+    with pytest.raises(er.ReleaseError, match=repr(value).replace("[", r"\[").replace(".", r"\.")):
+        run(p)
+    assert not (tmp_path / "opt").exists()
