@@ -21,7 +21,7 @@ description:
     next run starts over (SAFETY-16 in the collection's docs/SAFETY.md). The links in the bin directory are
     not touched; the etcd_install role points them afterwards.
   - When C(<prefix>/v<version>) already holds etcd and etcdctl, nothing is fetched and nothing changes.
-    Any other content there is refused: this module only ever creates that directory in one rename.
+    Any other content there is refused, since this module only ever creates that directory in one rename.
   - One remote call where a chain of tempfile, get_url, stat, unarchive and command tasks made seven.
     Uses only the Python standard library and Ansible's own URL helpers.
 author:
