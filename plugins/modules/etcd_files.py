@@ -86,10 +86,10 @@ diff:
 import grp
 import os
 import pwd
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_fs import atomic_write
 
 
 class FilesError(Exception):
@@ -140,23 +140,6 @@ def plan(spec):
     return "", want, uid, gid, mode, old
 
 
-def write(path, data, uid, gid, mode):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chown(tmp, uid, gid)
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def run(files, check_mode, diffs=None):
     """Check every file first, so a bad owner or mode of a later file stops
     the call before the first write. ``diffs``, a list, receives a
@@ -173,7 +156,7 @@ def run(files, check_mode, diffs=None):
                               "before": to_text(old or b"", errors="surrogate_or_strict"),
                               "after": to_text(data, errors="surrogate_or_strict")})
             if not check_mode:
-                write(path, data, uid, gid, mode)
+                atomic_write(path, data, uid, gid, mode)
         elif action == "fix":
             fixed.append(path)
             if not check_mode:

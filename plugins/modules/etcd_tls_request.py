@@ -134,11 +134,11 @@ import grp
 import ipaddress
 import os
 import pwd
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_fs import atomic_write
 
 try:
     from cryptography import x509
@@ -164,22 +164,9 @@ def new_key(key_type, curve, size):
     return ec.generate_private_key(getattr(ec, CURVES[curve])())
 
 
-def write_key(path, key, uid, gid):
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chown(tmp, uid, gid)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
 
 
 def general_name(entry):
@@ -233,7 +220,7 @@ def run(params, check_mode):
                 result["pending"].append(request["name"])
                 continue
             key = new_key(params["key_type"], params["key_curve"], params["key_size"])
-            write_key(path, key, uid, gid)
+            atomic_write(path, key_pem(key), uid, gid, 0o600)
             result["keys_written"].append(request["name"])
         else:
             try:
