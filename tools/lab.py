@@ -298,6 +298,57 @@ def collections_path() -> str:
 # --------------------------------------------------------------------------
 # Docker engine
 
+# Where dockerd and the containerd it starts leave their pid files. When the
+# engine is killed (a session's processes are ended before CI runs on the
+# same machine) the files stay. dockerd refuses to start while its pid file
+# names a live process, and reuses "its" containerd while that file does, so
+# a pid number that a new, unrelated process happens to hold kept CI's
+# engine from ever answering. Removed when they name no such program.
+DOCKER_PID_FILES = (
+    ("/var/run/docker.pid", "dockerd"),
+    ("/var/run/docker/containerd/containerd.pid", "containerd"),
+)
+DOCKERD_TIMEOUT = 180
+
+
+def _proc_name(pid: int, proc: str = "/proc") -> str:
+    """The program name of a live process, or '' when there is none."""
+    try:
+        with open(os.path.join(proc, str(pid), "comm")) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def stale_pid_files(files=DOCKER_PID_FILES, proc: str = "/proc"):
+    """The pid files whose process is gone or is another program, each with
+    why, e.g. ('/var/run/docker.pid', 'pid 9764 is pip, not dockerd')."""
+    stale = []
+    for path, program in files:
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if not text.isdigit():
+            stale.append((path, f"it holds {text!r}, not a pid"))
+            continue
+        name = _proc_name(int(text), proc)
+        if not name:
+            stale.append((path, f"pid {text} is not running"))
+        elif name != program:
+            stale.append((path, f"pid {text} is {name}, not {program}"))
+    return stale
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError as exc:
+        return f"({exc})"
+
+
 def ensure_docker() -> None:
     if ok(["docker", "info"]):
         return
@@ -305,17 +356,26 @@ def ensure_docker() -> None:
         apt_install("docker.io")
     if ok(["docker", "info"]):
         return
+    for path, why in stale_pid_files():
+        log(f"removing the stale pid file {path} ({why})")
+        os.unlink(path)
     os.makedirs(LAB, exist_ok=True)
     logfile = os.path.join(LAB, "dockerd.log")
     log(f"starting dockerd (log: {logfile})")
     with open(logfile, "ab") as fh:
-        subprocess.Popen(["dockerd"], stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
-    for _attempt in range(60):
+        proc = subprocess.Popen(["dockerd"], stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    for waited in range(DOCKERD_TIMEOUT):
         if ok(["docker", "info"]):
             return
+        if proc.poll() is not None:
+            raise SystemExit(f"lab: dockerd exited with code {proc.returncode} before answering; "
+                             f"the end of {logfile}:\n{_tail(logfile)}")
+        if waited and waited % 30 == 0:
+            log(f"dockerd (pid {proc.pid}) has not answered after {waited} s; still waiting")
         time.sleep(1)
-    raise SystemExit(f"lab: dockerd did not answer within 60 s; see {logfile}")
+    raise SystemExit(f"lab: dockerd (pid {proc.pid}, still running) did not answer within "
+                     f"{DOCKERD_TIMEOUT} s; the end of {logfile}:\n{_tail(logfile)}")
 
 
 # --------------------------------------------------------------------------
