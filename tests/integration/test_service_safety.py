@@ -481,6 +481,35 @@ def test_rotate_ca_replaces_the_trust(cluster, ansible_playbook, host_sh, capsys
     assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
 
 
+def test_a_lost_key_is_made_again_on_that_member_only(cluster, ansible_playbook, host_sh):
+    """SAFETY-17, SAFETY-19: the admin key deleted on one member. Check mode
+    names that member alone and writes nothing; the real run makes a new key
+    on the member (0600, owned by etcd) and a certificate for it, changes no
+    other member and restarts nothing (a client key is read per connection);
+    the new pair is accepted by etcd."""
+    hosts, inv = cluster
+    lost = hosts[1]
+    keys = key_digests(host_sh, hosts)
+    pids = {h: main_pid(host_sh, h) for h in hosts}
+    assert host_sh(lost, f"rm {PKI}/admin.key").returncode == 0
+
+    check = ansible_playbook(inv, "-e", "etcd_service_log_level=warn", "--check")
+    assert check.rc == 0, check
+    assert {h for h, r in check.recap.items() if r["changed"]} == {lost}, check
+    assert host_sh(lost, f"test -e {PKI}/admin.key").returncode != 0  # check mode wrote nothing
+
+    run = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert run.rc == 0, run
+    assert {h for h, r in run.recap.items() if r["changed"]} == {lost}, run
+    assert not RESTARTED.findall(run.output) and {h: main_pid(host_sh, h) for h in hosts} == pids, run
+    assert host_sh(lost, f"stat -c '%a %U' {PKI}/admin.key").stdout.strip() == "600 etcd"
+    after = key_digests(host_sh, hosts)
+    assert after[lost] != keys[lost] and all(after[h] == keys[h] for h in hosts if h != lost), after
+    assert host_sh(lost, f"{ETCDCTL} put /lost-key/served yes").returncode == 0  # the new pair is accepted
+    again = ansible_playbook(inv, "-e", "etcd_service_log_level=warn")
+    assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+
+
 def test_a_voter_that_never_started_stops_the_restart_and_the_restart_is_finished_later(
         cluster, ansible_playbook, host_sh):
     """Issue 15, items 7 and 8.
