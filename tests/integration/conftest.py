@@ -37,7 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import lab  # noqa: E402  (tools/lab.py, standard library only)
+from labkit import base, nodes, venvs  # noqa: E402  (tools/labkit, standard library only)
 
 PLAYBOOK_TIMEOUT = 900  # seconds; a bound so a hung run fails instead of blocking the suite
 
@@ -132,7 +132,7 @@ def parse_output(output: str):
 
 
 def run_playbook(inventory, *args, playbook="playbooks/site.yml", extra_env=None) -> PlaybookRun:
-    env = lab.venv_env()
+    env = venvs.venv_env()
     env.update({
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_STDOUT_CALLBACK": "default",
@@ -159,7 +159,7 @@ def host_entry(name: str) -> dict:
 
 def lab_vars(**overrides) -> dict:
     """The settings every lab inventory needs: the local mirror, a pinned version."""
-    out = {"etcd_install_base_url": lab.MIRROR_URL, "etcd_install_version": lab.DEFAULT_VERSION}
+    out = {"etcd_install_base_url": base.MIRROR_URL, "etcd_install_version": base.DEFAULT_VERSION}
     out.update(overrides)
     return out
 
@@ -198,14 +198,14 @@ def lab_containers():
 
     def start(prefix: str, count: int):
         if started.get(prefix) != count:  # a second call with the same set shares it
-            lab.down(prefix)
+            nodes.down(prefix)
             started[prefix] = count  # recorded first: a failed start is cleaned up too
-            lab.up(prefix, count)
-        return lab.member_names(prefix, count)
+            nodes.up(prefix, count)
+        return nodes.member_names(prefix, count)
 
     yield start
     for prefix in started:
-        lab.down(prefix)
+        nodes.down(prefix)
 
 
 SHARED_PREFIX = "shr"
@@ -232,10 +232,10 @@ def shared_cluster(tmp_path_factory):
     running, the configuration as deployed (a test that stops a member starts
     it again in a ``finally``); keys they write stay under their own prefix.
     Removed when the session ends, passed or failed."""
-    lab.down(SHARED_PREFIX)
+    nodes.down(SHARED_PREFIX)
     try:
-        lab.up(SHARED_PREFIX, 3)
-        hosts = lab.member_names(SHARED_PREFIX, 3)
+        nodes.up(SHARED_PREFIX, 3)
+        hosts = nodes.member_names(SHARED_PREFIX, 3)
         base = tmp_path_factory.mktemp(SHARED_PREFIX)
         inv = make_inventory(base / "inventory.json", {"etcd": hosts},
                              all_vars=lab_vars(etcd_cluster_name=SHARED_PREFIX,
@@ -244,7 +244,7 @@ def shared_cluster(tmp_path_factory):
         assert run.rc == 0, run
         yield SharedCluster(hosts, inv, base, SHARED_PREFIX, SHARED_QUOTA)
     finally:
-        lab.down(SHARED_PREFIX)
+        nodes.down(SHARED_PREFIX)
 
 
 @pytest.fixture(scope="session")

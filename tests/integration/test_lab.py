@@ -9,14 +9,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-import lab  # noqa: E402  (tools/lab.py, standard library only)
+from labkit import base, engine, nodes, prepare  # tools/labkit, standard library only
 
 pytestmark = pytest.mark.lab
 
@@ -25,12 +21,12 @@ PREFIX = "labdiag"
 
 @pytest.fixture()
 def one_container():
-    lab.down(PREFIX)
+    nodes.down(PREFIX)
     try:
-        lab.up(PREFIX, 1)
-        yield lab.member_names(PREFIX, 1)[0]
+        nodes.up(PREFIX, 1)
+        yield nodes.member_names(PREFIX, 1)[0]
     finally:
-        lab.down(PREFIX)
+        nodes.down(PREFIX)
 
 
 def test_host_inotify_limit_is_raised():
@@ -39,15 +35,15 @@ def test_host_inotify_limit_is_raised():
     with code 255 before printing anything."""
     if not os.access("/proc/sys/fs/inotify/max_user_instances", os.W_OK):
         pytest.skip("/proc/sys is read-only here: the lab can only warn (and relies on per-module teardown)")
-    lab.ensure_host_limits()
+    engine.ensure_host_limits()
     with open("/proc/sys/fs/inotify/max_user_instances") as fh:
-        assert int(fh.read()) >= lab.HOST_LIMITS["fs/inotify/max_user_instances"]
+        assert int(fh.read()) >= engine.HOST_LIMITS["fs/inotify/max_user_instances"]
 
 
 def test_an_exited_container_is_reported_at_once_with_its_exit_code(one_container):
     subprocess.run(["docker", "kill", one_container], check=True, capture_output=True)
     with pytest.raises(SystemExit) as err:
-        lab.wait_for_systemd([one_container], timeout=lab.SYSTEMD_TIMEOUT)
+        nodes.wait_for_systemd([one_container], timeout=nodes.SYSTEMD_TIMEOUT)
     msg = str(err.value)
     # The exit path, not the bound's: the message says the container exited
     # (the bound's message says what systemd still reports instead).
@@ -61,18 +57,18 @@ def test_a_container_whose_systemd_never_runs_is_reported_with_what_it_said():
     PID 1 never reaches running; the failure names the state systemd gave
     and carries the container's diagnostics."""
     name = f"{PREFIX}-2"
-    lab.down(PREFIX)
+    nodes.down(PREFIX)
     try:
-        lab.setup()
-        subprocess.run(["docker", "run", "-d", "--name", name, "--network", lab.NETWORK,
-                        "--label", "project=quorum-etcd", lab.IMAGE, "sleep", "600"],
+        prepare.setup()
+        subprocess.run(["docker", "run", "-d", "--name", name, "--network", base.NETWORK,
+                        "--label", "project=quorum-etcd", base.IMAGE, "sleep", "600"],
                        check=True, capture_output=True)
         with pytest.raises(SystemExit) as err:
-            lab.wait_for_systemd([name], timeout=3)
+            nodes.wait_for_systemd([name], timeout=3)
         msg = str(err.value)
         assert f"{name}: systemd still says 'offline' after 3 s" in msg, msg
         assert "status=running" in msg, msg
         # systemctl --failed was really run in the container: its own refusal.
         assert "not been booted with systemd" in msg, msg
     finally:
-        lab.down(PREFIX)
+        nodes.down(PREFIX)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-import lab
+from labkit import base  # tools/labkit, standard library only
 
 pytestmark = pytest.mark.lab
 
@@ -26,7 +26,7 @@ CURL = f"curl -sS --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin
 def member(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_path_factory):
     host = lab_containers("v2st", 1)[0]
     inv = write_inventory(tmp_path_factory.mktemp("v2st") / "inventory.json", {"etcd": [host]},
-                          all_vars=lab_vars(etcd_cluster_name="v2st", etcd_install_version=lab.LINES["3.5"]))
+                          all_vars=lab_vars(etcd_cluster_name="v2st", etcd_install_version=base.LINES["3.5"]))
     run = ansible_playbook(inv)
     assert run.rc == 0, run
     return host, inv
@@ -46,13 +46,13 @@ def test_v2_content_refuses_etcd_3_6_before_any_change(member, ansible_playbook,
         host_sh(host, "sleep 1")
     assert '"action":"set"' in put, f"the v2 API did not take the key: {put}"
 
-    run = ansible_playbook(inv, "-e", "etcd_install_version=" + lab.LINES["3.6"], playbook="playbooks/upgrade.yml")
+    run = ansible_playbook(inv, "-e", "etcd_install_version=" + base.LINES["3.6"], playbook="playbooks/upgrade.yml")
     assert run.rc != 0, run
     assert all(r["changed"] == 0 for r in run.recap.values()), run  # refused before the snapshot (SAFETY-20)
     message = " ".join(f.msg for f in run.failures)
-    assert f'etcd_install_version="{lab.LINES["3.6"]}" is refused' in message, run
+    assert f'etcd_install_version="{base.LINES["3.6"]}" is refused' in message, run
     assert "etcdutl check v2store" in message and host in message, run
     assert "detected custom v2 content" in message, run  # etcd's own finding, passed on
     version = host_sh(host, "/usr/local/bin/etcd --version").stdout
-    assert f"etcd Version: {lab.LINES['3.5']}" in version, version
+    assert f"etcd Version: {base.LINES['3.5']}" in version, version
     assert host_sh(host, "systemctl is-active etcd").stdout.strip() == "active"

@@ -17,3 +17,7 @@ if importlib.util.find_spec("ansible_collections") is None or \
     _link.parent.mkdir(parents=True)
     _link.symlink_to(Path(__file__).resolve().parents[2])
     sys.path.insert(0, str(_root))
+
+# The lab's package and tools (tools/labkit, tools/roledocs.py), for the
+# tests of the tools themselves.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))

@@ -9,12 +9,7 @@ silence. Fake /proc trees only; nothing is started."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-import lab  # noqa: E402  (tools/lab.py, standard library only)
+from labkit import engine  # tools/labkit, standard library only
 
 
 def _proc(tmp_path, **running):
@@ -35,18 +30,18 @@ def _pidfile(tmp_path, name, text):
 def test_a_pid_file_naming_another_program_is_stale(tmp_path):
     proc = _proc(tmp_path, p9764="pip")
     docker = _pidfile(tmp_path, "docker.pid", "9764")
-    assert lab.stale_pid_files([(docker, "dockerd")], proc) == [(docker, "pid 9764 is pip, not dockerd")]
+    assert engine.stale_pid_files([(docker, "dockerd")], proc) == [(docker, "pid 9764 is pip, not dockerd")]
 
 
 def test_a_pid_file_naming_a_dead_process_is_stale(tmp_path):
     proc = _proc(tmp_path)
     containerd = _pidfile(tmp_path, "containerd.pid", "12073\n")
-    assert lab.stale_pid_files([(containerd, "containerd")], proc) == [(containerd, "pid 12073 is not running")]
+    assert engine.stale_pid_files([(containerd, "containerd")], proc) == [(containerd, "pid 12073 is not running")]
 
 
 def test_a_pid_file_without_a_pid_is_stale(tmp_path):
     docker = _pidfile(tmp_path, "docker.pid", "")
-    assert lab.stale_pid_files([(docker, "dockerd")], _proc(tmp_path)) == [(docker, "it holds '', not a pid")]
+    assert engine.stale_pid_files([(docker, "dockerd")], _proc(tmp_path)) == [(docker, "it holds '', not a pid")]
 
 
 def test_a_running_engine_and_missing_files_are_left_alone(tmp_path):
@@ -56,9 +51,9 @@ def test_a_running_engine_and_missing_files_are_left_alone(tmp_path):
         (_pidfile(tmp_path, "containerd.pid", "200"), "containerd"),
         (str(tmp_path / "absent.pid"), "dockerd"),
     ]
-    assert lab.stale_pid_files(files, proc) == []
+    assert engine.stale_pid_files(files, proc) == []
 
 
 def test_the_real_proc_tree_names_this_process():
     import os
-    assert lab._proc_name(os.getpid()) != ""
+    assert engine._proc_name(os.getpid()) != ""

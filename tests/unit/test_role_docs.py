@@ -6,15 +6,12 @@ README is regenerated."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import roledocs  # noqa: E402  (tools/roledocs.py)
+import roledocs  # tools/roledocs.py (tests/unit/conftest.py puts tools/ on the path)
 
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
 

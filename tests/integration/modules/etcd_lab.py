@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """A real TLS etcd cluster of local processes, and a way to run modules.
 
-Used by the pytest suite in this directory and by tools/bench_modules.py.
+Used by the pytest suite in this directory and by bench_modules.py.
 Everything listens on loopback addresses 127.<a>.<b>.1x picked at random per
 run (so parallel runs do not collide), ports 2379/2380. All waits are bounded.
 """
@@ -27,11 +27,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tools"))
-import lab as lab_tools  # noqa: E402  (tools/lab.py, standard library only)
+from labkit import base, mirror  # noqa: E402  (tools/labkit, standard library only)
 
 # tools/lab.py test sets ETCD_BIN (and ETCD_VERSION) per stage, one per
 # supported minor line; by hand, the lab's Go-built default release is used.
-ETCD = os.environ.get("ETCD_BIN") or os.path.join(lab_tools.GO_CACHE, lab_tools.DEFAULT_VERSION, "etcd")
+ETCD = os.environ.get("ETCD_BIN") or os.path.join(mirror.GO_CACHE, base.DEFAULT_VERSION, "etcd")
 
 
 def require_etcd():

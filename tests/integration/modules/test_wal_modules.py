@@ -23,7 +23,7 @@ import pytest
 
 import etcd_lab
 
-WALK = [etcd_lab.lab_tools.LINES[line] for line in ("3.5", "3.6", "3.7")]
+WALK = [etcd_lab.base.LINES[line] for line in ("3.5", "3.6", "3.7")]
 SNAPSHOT_COUNT = 200  # etcd's default is 10000; small keeps the test short
 
 pytestmark = pytest.mark.skipif(
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def binary(version):
-    path = os.path.join(etcd_lab.lab_tools.GO_CACHE, version, "etcd")
+    path = os.path.join(etcd_lab.mirror.GO_CACHE, version, "etcd")
     assert os.access(path, os.X_OK), "no etcd %s build at %s (tools/lab.py setup makes it)" % (version, path)
     return path
 

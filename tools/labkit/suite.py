@@ -1,27 +1,23 @@
-"""The `test` and `bench` commands of tools/lab.py.
-
-test: every check the project has, on two workers, longest first, each stage reported,
-      one closing line "N passed, N failed" (stages).
-bench: first converge of blank containers and the idempotent re-run, timed
-       with the same docker connection Molecule uses.
-"""
+# -*- coding: utf-8 -*-
+"""The `test` command of tools/lab.py: every check the project has, on two
+workers, longest first, each stage reported, one closing line
+"N passed, N failed" (stages)."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
 
-import lab
-
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+from .base import LAB, LINES, ROOT
+from .mirror import GO_CACHE
+from .prepare import setup
+from .venvs import MATRIX, NEWEST, build_venv, collections_path, python_version, venv_dir, venv_env
 
 
 def sanity_tree(core: str, name: str = "sanity") -> str:
@@ -29,12 +25,12 @@ def sanity_tree(core: str, name: str = "sanity") -> str:
     (a real directory, not a symlink): copy every tracked file, so sanity sees
     the whole collection (plugins, roles' Python, tests/, tools/, molecule/)
     as a user's ``ansible-test sanity`` in a checkout would."""
-    dest = os.path.join(lab.LAB, f"{name}-{core}", "ansible_collections", "quorum", "etcd")
+    dest = os.path.join(LAB, f"{name}-{core}", "ansible_collections", "quorum", "etcd")
     shutil.rmtree(dest, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=lab.ROOT,
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.splitlines()
     for rel in files:
-        src = os.path.join(lab.ROOT, rel)
+        src = os.path.join(ROOT, rel)
         if not os.path.isfile(src) or os.path.islink(src):
             continue
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
@@ -47,7 +43,7 @@ def sanity_tree(core: str, name: str = "sanity") -> str:
 class Stage:
     """One command of the suite, run in its own process with its log kept."""
 
-    def __init__(self, name, cmd, core=lab.NEWEST, prepare=None, est=60, group=None, always=None, extra_env=None):
+    def __init__(self, name, cmd, core=NEWEST, prepare=None, est=60, group=None, always=None, extra_env=None):
         # cmd: one command, or a list of commands run in order until one fails;
         # always: a command run at the end whatever happened (a clean-up);
         # prepare: makes the directory the stage runs in (the repo root without it)
@@ -58,11 +54,11 @@ class Stage:
         # order); group: stages that share container names never overlap.
         self.est, self.group = est, group or name
         self.passed, self.secs, self.rc = None, 0.0, None
-        self.log = os.path.join(lab.LAB, "test-logs", f"{name.replace('@', '-')}.log")
+        self.log = os.path.join(LAB, "test-logs", f"{name.replace('@', '-')}.log")
 
     def env(self) -> dict:
-        env = lab.venv_env()
-        venv = lab.venv_dir(self.core)
+        env = venv_env()
+        venv = venv_dir(self.core)
         env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env["PATH"]
         env["VIRTUAL_ENV"] = venv
         env.update(self.extra_env)
@@ -78,7 +74,7 @@ class Stage:
         os.makedirs(os.path.dirname(self.log), exist_ok=True)
         with open(self.log, "w") as out:
             try:
-                cwd = self.prepare() if self.prepare else lab.ROOT
+                cwd = self.prepare() if self.prepare else ROOT
                 try:
                     for cmd in self.cmds:
                         self.rc = self._step(cmd, cwd, out, start)
@@ -97,7 +93,7 @@ class Stage:
         self.passed = self.rc == 0
         with PRINT_LOCK:
             print(f"=== {self.name}: {'passed' if self.passed else f'FAILED (exit {self.rc})'} "
-                  f"in {self.secs:.0f} s (log: {os.path.relpath(self.log, lab.ROOT)})", flush=True)
+                  f"in {self.secs:.0f} s (log: {os.path.relpath(self.log, ROOT)})", flush=True)
             if not self.passed:
                 with open(self.log, errors="replace") as fh:
                     tail = fh.readlines()[-120:]
@@ -138,9 +134,9 @@ def build_stages():
     changes since); only the order depends on them. Both Molecule
     default runs (ansible-core 2.21 and the oldest line) use the same
     container names, so they share a group and never overlap."""
-    scenarios = sorted(d for d in os.listdir(os.path.join(lab.ROOT, "molecule"))
-                       if os.path.exists(os.path.join(lab.ROOT, "molecule", d, "molecule.yml")))
-    oldest = lab.MATRIX[0][0]
+    scenarios = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
+                       if os.path.exists(os.path.join(ROOT, "molecule", d, "molecule.yml")))
+    oldest = MATRIX[0][0]
     integ = "tests/integration"
     stages = [
         Stage("yamllint", ["yamllint", "-s", "."], est=5),
@@ -148,19 +144,19 @@ def build_stages():
         # The documentation of every module, filter and role entry point, as
         # docs.ansible.com would render it (semantic markup references too).
         Stage("antsibull-docs", ["antsibull-docs", "lint-collection-docs", "--plugin-docs", "."],
-              prepare=lambda: sanity_tree(lab.NEWEST, "docs"), est=15),
+              prepare=lambda: sanity_tree(NEWEST, "docs"), est=15),
     ]
     # The modules against a real cluster of each supported minor line.
-    for line, version in lab.LINES.items():
+    for line, version in LINES.items():
         stages.append(Stage(f"modules@{line}", _pytest(f"{integ}/modules"), est=90,
-                            extra_env={"ETCD_BIN": os.path.join(lab.GO_CACHE, version, "etcd"),
+                            extra_env={"ETCD_BIN": os.path.join(GO_CACHE, version, "etcd"),
                                        "ETCD_VERSION": version}))
     for module, seconds in INTEGRATION_SPLIT.items():
         name = "integration-" + module[len("test_"):-len(".py")].replace("_", "-")
         stages.append(Stage(name, _pytest(f"{integ}/{module}"), est=seconds))
     stages.append(Stage("integration", _pytest(integ, "--ignore", f"{integ}/modules",
                                                *[f"--ignore={integ}/{m}" for m in INTEGRATION_SPLIT]), est=650))
-    for core, _req, _pythons in lab.MATRIX:
+    for core, _req, _pythons in MATRIX:
         py = ".".join(str(n) for n in _python_of(core))
         stages.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core, est=5))
         # One sanity stage at a time: each ansible-test builds its test venvs
@@ -172,7 +168,7 @@ def build_stages():
     est = {"default": 450, "upgrade": 800, "restore": 310, "firewall": 120}
     stages += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc], est=est.get(sc, 300),
                      group=f"molecule-{sc}") for sc in scenarios]
-    if oldest != lab.NEWEST and "default" in scenarios:
+    if oldest != NEWEST and "default" in scenarios:
         # The oldest line proves the main path: converge, idempotence, verify
         # (check mode and the side effect run on the newest line above).
         steps = ("destroy", "converge", "idempotence", "verify")
@@ -220,8 +216,8 @@ def run_queue(stages, jobs: int) -> None:
 
 
 def _python_of(core: str):
-    py = os.path.join(lab.venv_dir(core), "bin", "python")
-    return lab.python_version(py)
+    py = os.path.join(venv_dir(core), "bin", "python")
+    return python_version(py)
 
 
 # Stages that need neither the Docker lab nor a venv of another line.
@@ -251,13 +247,13 @@ def cmd_test(args) -> None:
     # mirror) are independent: made side by side, mostly waiting on the
     # network. Static stages alone (lint, unit, sanity) need no lab.
     needs_lab = not only or any(name.split("@")[0] not in STATIC for name in only)
-    jobs = [functools.partial(lab.build_venv, core) for core, _req, _pythons in lab.MATRIX]
+    jobs = [functools.partial(build_venv, core) for core, _req, _pythons in MATRIX]
     if needs_lab:
-        jobs.append(lab.setup)
+        jobs.append(setup)
     with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()  # re-raises a failed step's SystemExit here
-    lab.collections_path()  # made once, before the workers start
+    collections_path()  # made once, before the workers start
     stages = build_stages()
     if only:
         stages = _select(stages, only)
@@ -278,53 +274,6 @@ def cmd_test(args) -> None:
     sys.exit(1 if failed or not stages else 0)
 
 
-def _timed_play(inventory: str, playbook: str, *extra: str):
-    start = time.monotonic()
-    res = lab.ansible_playbook(inventory, playbook, *extra, capture=True)
-    secs = time.monotonic() - start
-    if res.returncode != 0:
-        sys.stdout.write(res.stdout[-6000:])
-        raise SystemExit(f"bench: {playbook} failed")
-    # changed=0 on every member also means no download and no restart: both
-    # report "changed" when they happen.
-    return secs, {m.group(1): int(m.group(3)) for m in RECAP.finditer(res.stdout)}
-
-
-def cmd_bench(args) -> None:
-    prefix = "bench"
-    lab.down(prefix)
-    inv = lab.up(prefix, args.members)
-    rows = []
-    try:
-        secs, recap = _timed_play(inv, "playbooks/site.yml")
-        rows.append(("first converge (blank containers)", secs, sum(recap.values())))
-        for i in range(args.reruns):
-            secs, recap = _timed_play(inv, "playbooks/site.yml")
-            members_changed = {h: c for h, c in recap.items() if h != "localhost"}
-            rows.append((f"idempotent re-run #{i + 1}", secs, sum(members_changed.values())))
-            if sum(members_changed.values()):
-                raise SystemExit(f"bench: re-run changed something: {members_changed}")
-        if args.membership:
-            # One more container joins the running cluster, then leaves it
-            # (the even size in between is allowed explicitly, SAFETY-9).
-            names = lab.member_names(prefix, args.members + 1)
-            lab.start_containers(names[-1:])
-            inv = lab.write_inventory(prefix, names, {"etcd_cluster_allow_even_size": True})
-            secs, recap = _timed_play(inv, "playbooks/add_member.yml")
-            rows.append((f"add_member.yml, one member to {args.members}", secs, sum(recap.values())))
-            secs, recap = _timed_play(inv, "playbooks/remove_member.yml", "-e", f"etcd_remove_members={names[-1]}")
-            rows.append((f"remove_member.yml, one member of {args.members + 1}", secs, sum(recap.values())))
-    finally:
-        if not args.keep:
-            lab.down(prefix)
-    print(f"\n| step ({args.members} members, docker connection, pipelining) | seconds | changed |")
-    print("|---|---|---|")
-    for name, secs, changed in rows:
-        print(f"| {name} | {secs:.1f} | {changed} |")
-    with open(os.path.join(lab.LAB, "bench.json"), "w") as fh:
-        json.dump([{"step": n, "seconds": round(s, 1), "changed": c} for n, s, c in rows], fh, indent=2)
-
-
 def register(sub) -> None:
     p = sub.add_parser("test", help="the whole test suite: lint, unit, modules, sanity, Molecule")
     p.add_argument("--only", action="append",
@@ -333,10 +282,3 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=int, default=2,
                    help="stages run side by side (default 2, the lab machine's cores; 1 runs one at a time)")
     p.set_defaults(func=cmd_test)
-    p = sub.add_parser("bench", help="time a first converge and idempotent re-runs on fresh containers")
-    p.add_argument("--members", type=int, default=3)
-    p.add_argument("--reruns", type=int, default=2)
-    p.add_argument("--keep", action="store_true", help="keep the containers afterwards")
-    p.add_argument("--no-membership", dest="membership", action="store_false",
-                   help="skip timing add_member.yml and remove_member.yml")
-    p.set_defaults(func=cmd_bench)

@@ -1,6 +1,6 @@
 """Time quorum.etcd modules against a real local TLS etcd cluster.
 
-Starts three etcd members on loopback (tests/integration/modules/etcd_lab.py),
+Starts three etcd members on loopback (etcd_lab.py, beside this file),
 then measures, over N repetitions (median and min):
   * one etcd_status_info call across the three endpoints,
   * one etcd_member add (learner) + remove round trip (two module runs),
@@ -9,20 +9,15 @@ startup and ansible imports included; no SSH, no AnsiballZ packing).
 Also times the in-process client calls behind them, to show the module
 overhead. Tears the cluster down at the end.
 
-Usage: .venv/bin/python tools/bench_modules.py [-n 5]
+Usage: .venv/bin/python tests/integration/modules/bench_modules.py [-n 5]
 """
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration", "modules"))
-
-import etcd_lab  # noqa: E402
+import etcd_lab  # beside this file
 
 
 def timed(func):
