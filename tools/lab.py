@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The quorum.etcd lab: everything a fresh Debian/Ubuntu machine needs to run
 the collection against local systemd containers, and the project's commands.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """Each role README's variable section, generated from the role's
 ``meta/argument_specs.yml``.
@@ -161,7 +160,7 @@ def stale(root: str = ROOT):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 naming each stale README")
     args = parser.parse_args(argv)
     if args.check:

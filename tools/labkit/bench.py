@@ -64,8 +64,6 @@ def cmd_bench(args) -> None:
         json.dump([{"step": n, "seconds": round(s, 1), "changed": c} for n, s, c in rows], fh, indent=2)
 
 
-
-
 def register(sub) -> None:
     p = sub.add_parser("bench", help="time a first converge and idempotent re-runs on fresh containers")
     p.add_argument("--members", type=int, default=3)
