@@ -10,13 +10,15 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: etcd_node_info
-short_description: Read the state of paths, users, groups and systemd units on an etcd node in one call
+short_description: Read the state of an etcd node in one call, for the roles' plans
 version_added: "0.1.0"
 description:
   - One read-only round trip that tells the collection's roles what is already in place on a node
-    (owners, modes and checksums of paths, optionally small files' contents, users, groups, and
-    whether systemd units are active and enabled), so that they compare on the controller and
+    (owners, modes and checksums of paths, optionally small files' contents, users, groups, whether
+    systemd units are active and enabled, what a member's WAL replays, the certificates and keys of
+    the PKI directory, and the installed etcd releases), so that they decide on the controller and
     write only what differs.
+  - The collection's one reader of node state; the roles run no other probe.
   - Uses only the Python standard library.
 author:
   - quorum.etcd maintainers (@quorum)
@@ -63,6 +65,42 @@ options:
       - Reading is safe while etcd runs; a record still being written ends the read.
     type: path
     version_added: "0.2.0"
+  pki:
+    description:
+      - A PKI directory to read, for the etcd_tls role's plan. Each certificate's PEM text and each key's public
+        half are returned, with owners and modes; the private keys never leave the node (SAFETY-17).
+      - Reading keys needs the Python C(cryptography) library on the node; without it a key is returned without
+        its public half and RV(pki.cryptography) is false.
+    type: dict
+    version_added: "0.3.0"
+    suboptions:
+      dir:
+        description: The directory (C(etcd_user_pki_dir)).
+        type: path
+        required: true
+      sans:
+        description:
+          - Subject alternative names the member certificate should have, as C(DNS:name), C(IP:address) or a bare
+            value; returned in RV(pki.sans) in the canonical form x509 parsers print.
+        type: list
+        elements: str
+        default: []
+  releases:
+    description:
+      - Where the etcd_install role keeps etcd releases. Returns each C(v<version>) directory under
+        O(releases.prefix) with the binaries it holds, staging directories left by an interrupted install, and
+        what the links in O(releases.bin_dir) point at.
+    type: dict
+    version_added: "0.3.0"
+    suboptions:
+      prefix:
+        description: The directory of the installed versions (C(etcd_install_prefix)).
+        type: path
+        required: true
+      bin_dir:
+        description: The directory of the links (C(etcd_install_bin_dir)).
+        type: path
+        required: true
 '''
 
 EXAMPLES = r'''
@@ -76,6 +114,16 @@ EXAMPLES = r'''
 - name: Read what a member replays from its WAL before it may run etcd 3.7
   quorum.etcd.etcd_node_info:
     wal: /var/lib/etcd/member/wal
+  register: node
+
+- name: Read the certificates and keys for the TLS plan, and the installed releases
+  quorum.etcd.etcd_node_info:
+    pki:
+      dir: /etc/etcd/pki
+      sans: [DNS:etcd1, 10.0.0.11, "IP:::1"]
+    releases:
+      prefix: /opt/etcd
+      bin_dir: /usr/local/bin
   register: node
 '''
 
@@ -132,15 +180,77 @@ wal:
   type: dict
   sample: {exists: true, files: 1, snapshot_index: 0, commit_index: 10, last_index: 10, entries: 10,
            v2_entries: 2, v2_first_index: 3, v2_last_index: 4}
+pki:
+  description:
+    - What O(pki.dir) holds. C(files) has one entry per file the etcd_tls role manages, null when absent.
+    - A certificate has C(content) (its PEM text) or C(error); a key has C(public_key) (the PEM of its public half)
+      or C(error), and neither when C(cryptography) is false.
+  returned: when O(pki) is set
+  type: dict
+  contains:
+    cryptography:
+      description: Whether the node's Python can import the C(cryptography) library.
+      type: bool
+    pki_dir:
+      description: Whether O(pki.dir) is a directory.
+      type: bool
+    files:
+      description: Keyed by file name (C(ca.crt), C(member.crt), C(member.key), ...).
+      type: dict
+    sans:
+      description: O(pki.sans) made canonical (C(IP:) for addresses, IPv6 compressed), sorted, without duplicates.
+      type: list
+      elements: str
+  sample:
+    cryptography: true
+    pki_dir: true
+    sans: ["DNS:etcd1", "IP:10.0.0.11", "IP:::1"]
+    files:
+      member.crt: {mode: "0644", owner: etcd, group: etcd, content: "-----BEGIN CERTIFICATE-----..."}
+      member.key: {mode: "0600", owner: etcd, group: etcd, public_key: "-----BEGIN PUBLIC KEY-----..."}
+      admin.crt: null
+releases:
+  description: What O(releases.prefix) and O(releases.bin_dir) hold.
+  returned: when O(releases) is set
+  type: dict
+  contains:
+    versions:
+      description: Each C(v<version>) directory (not a link) under O(releases.prefix), with the executable etcd binaries in it.
+      type: dict
+    staging:
+      description: Directories an interrupted install left in O(releases.prefix) (C(.etcd-install-*)).
+      type: list
+      elements: str
+    bin_dir:
+      description: Whether O(releases.bin_dir) is a directory.
+      type: bool
+    links:
+      description:
+        - For each of C(etcd), C(etcdctl), C(etcdutl) present in O(releases.bin_dir), what its link points at;
+          an empty string for a file that is not a link.
+      type: dict
+  sample:
+    versions: {v3.6.16: [etcd, etcdctl, etcdutl]}
+    staging: []
+    bin_dir: true
+    links: {etcd: /opt/etcd/v3.6.16/etcd, etcdctl: /opt/etcd/v3.6.16/etcdctl, etcdutl: /opt/etcd/v3.6.16/etcdutl}
 '''
 
 import grp
 import hashlib
+import ipaddress
 import os
 import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_wal import WalError, scan
 
 MAX_CONTENT = 1024 * 1024
@@ -239,6 +349,95 @@ def wal_info(wal_dir):
     return info
 
 
+PKI_CERTS = ("ca.crt", "member.crt", "admin.crt", "client.crt")
+PKI_KEYS = ("member.key", "admin.key", "client.key")
+BINARIES = ("etcd", "etcdctl", "etcdutl")
+
+
+def canonical_san(entry):
+    """A SAN as x509 parsers print it: C(DNS:name) or C(IP:address), an
+    address (also a bare one) in its compressed form."""
+    kind, sep, value = entry.partition(":")
+    if not (sep and kind.upper() in ("DNS", "IP")):
+        kind, value = "", entry
+    value = value.strip()
+    if kind.upper() != "DNS":
+        try:
+            return "IP:" + str(ipaddress.ip_address(value.strip("[]")))
+        except ValueError:
+            if kind:
+                return "IP:" + value
+    return "DNS:" + value
+
+
+def pki_file(path, is_key, crypto=HAS_CRYPTOGRAPHY):
+    """Owner, mode and the public part of one PKI file; None when absent.
+    A private key is parsed only to return its public half (SAFETY-17)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    info = {"mode": "%04o" % stat.S_IMODE(st.st_mode), "owner": _name(pwd.getpwuid, st.st_uid),
+            "group": _name(grp.getgrgid, st.st_gid)}
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        info["error"] = exc.strerror
+        return info
+    if is_key:
+        if crypto:
+            try:
+                key = serialization.load_pem_private_key(data, password=None)
+                info["public_key"] = key.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+            except (ValueError, TypeError):
+                info["error"] = "not an unencrypted PEM private key"
+        return info
+    text = data.decode("ascii", "replace")
+    try:
+        if crypto:
+            x509.load_pem_x509_certificate(data)
+        elif "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValueError(path)
+        info["content"] = text
+    except ValueError:
+        info["error"] = "not a PEM certificate"
+    return info
+
+
+def pki_info(pki_dir, sans, crypto=HAS_CRYPTOGRAPHY):
+    """What the etcd_tls role's plan reads from a node's PKI directory."""
+    files = {}
+    for name in PKI_CERTS + PKI_KEYS:
+        files[name] = pki_file(os.path.join(pki_dir, name), name in PKI_KEYS, crypto)
+    return {"cryptography": crypto, "pki_dir": os.path.isdir(pki_dir), "files": files,
+            "sans": sorted(set(canonical_san(entry) for entry in sans))}
+
+
+def releases_info(prefix, bin_dir):
+    """The installed etcd versions, interrupted installs and the links."""
+    versions, staging = {}, []
+    names = sorted(os.listdir(prefix)) if os.path.isdir(prefix) else []
+    for name in names:
+        path = os.path.join(prefix, name)
+        if os.path.islink(path) or not os.path.isdir(path):
+            continue
+        if name.startswith("v"):
+            versions[name] = [b for b in BINARIES
+                              if os.path.isfile(os.path.join(path, b)) and os.access(os.path.join(path, b), os.X_OK)]
+        elif name.startswith(".etcd-install-"):
+            staging.append(name)
+    links = {}
+    for binary in BINARIES:
+        path = os.path.join(bin_dir, binary)
+        if os.path.islink(path):
+            links[binary] = os.readlink(path)
+        elif os.path.lexists(path):
+            links[binary] = ""
+    return {"versions": versions, "staging": staging, "bin_dir": os.path.isdir(bin_dir), "links": links}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -248,6 +447,14 @@ def main():
             groups=dict(type="list", elements="str", default=[]),
             units=dict(type="list", elements="str", default=[]),
             wal=dict(type="path"),
+            pki=dict(type="dict", options=dict(
+                dir=dict(type="path", required=True),
+                sans=dict(type="list", elements="str", default=[]),
+            )),
+            releases=dict(type="dict", options=dict(
+                prefix=dict(type="path", required=True),
+                bin_dir=dict(type="path", required=True),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -272,6 +479,13 @@ def main():
     )
     if p["wal"]:
         result["wal"] = wal_info(p["wal"])
+    try:
+        if p["pki"]:
+            result["pki"] = pki_info(p["pki"]["dir"], p["pki"]["sans"])
+        if p["releases"]:
+            result["releases"] = releases_info(p["releases"]["prefix"], p["releases"]["bin_dir"])
+    except OSError as exc:
+        module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
     module.exit_json(**result)
 
 

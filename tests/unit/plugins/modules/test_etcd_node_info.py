@@ -6,6 +6,8 @@ import hashlib
 import os
 import pwd
 
+import pytest
+
 from ansible_collections.quorum.etcd.plugins.modules import etcd_node_info as ni
 
 
@@ -94,3 +96,50 @@ def test_unit_without_a_restart_count_reads_zero():
                     "restarts": 0, "main_pid": 0, "exe": ""}
     assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0,
                                                        "main_pid": 0, "exe": ""}
+
+
+def test_releases_versions_staging_and_links(tmp_path):
+    prefix, bin_dir = tmp_path / "opt", tmp_path / "bin"
+    full, partial = prefix / "v3.6.16", prefix / "v3.5.35"
+    for d in (full, partial, prefix / ".etcd-install-v3.7.3-abc", bin_dir):
+        d.mkdir(parents=True)
+    for name in ("etcd", "etcdctl", "etcdutl"):
+        (full / name).write_text("#!/bin/sh\n")
+        os.chmod(full / name, 0o755)
+    (partial / "etcd").write_text("")  # not executable: not counted
+    (prefix / "v3.4.0").symlink_to(full)  # a link is never an installed version
+    (prefix / "README").write_text("")
+    (bin_dir / "etcd").symlink_to(full / "etcd")
+    (bin_dir / "etcdctl").write_text("")  # a file that is not a link
+    info = ni.releases_info(str(prefix), str(bin_dir))
+    assert info == {
+        "versions": {"v3.5.35": [], "v3.6.16": ["etcd", "etcdctl", "etcdutl"]},
+        "staging": [".etcd-install-v3.7.3-abc"],
+        "bin_dir": True,
+        "links": {"etcd": str(full / "etcd"), "etcdctl": ""},
+    }
+    assert ni.releases_info(str(tmp_path / "none"), str(tmp_path / "none")) == {
+        "versions": {}, "staging": [], "bin_dir": False, "links": {}}
+
+
+@pytest.mark.parametrize("given, canonical", [
+    ("DNS:etcd1", "DNS:etcd1"),
+    ("etcd1.example", "DNS:etcd1.example"),
+    ("10.0.0.11", "IP:10.0.0.11"),
+    ("IP:0:0:0:0:0:0:0:1", "IP:::1"),
+    ("[fd00::0011]", "IP:fd00::11"),
+    ("IP:not-an-address", "IP:not-an-address"),
+])
+def test_sans_are_made_canonical(given, canonical):
+    assert ni.canonical_san(given) == canonical
+
+
+def test_pki_files_absent_unreadable_and_private_key_stays_private(tmp_path):
+    (tmp_path / "ca.crt").write_text("garbage")
+    (tmp_path / "member.key").write_text("garbage")
+    info = ni.pki_info(str(tmp_path), ["etcd1", "etcd1", "DNS:etcd1"])
+    assert info["pki_dir"] and info["sans"] == ["DNS:etcd1"]
+    assert info["files"]["ca.crt"]["error"] == "not a PEM certificate"
+    assert info["files"]["member.key"]["error"] == "not an unencrypted PEM private key"
+    assert info["files"]["admin.crt"] is None and info["files"]["client.key"] is None
+    assert not ni.pki_info(str(tmp_path / "none"), [])["pki_dir"]
