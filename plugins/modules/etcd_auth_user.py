@@ -154,19 +154,13 @@ auth_enabled:
   sample: true
 '''
 
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import ROOT, PlanError
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdAuthError,
     apply_in_order,
     needs_root,
     run_module,
 )
-
-ROOT = "root"
-
-
-class PlanError(Exception):
-    """Input or state that the module refuses before changing anything."""
-
 
 def plan(name, state, current_roles, auth_enabled, password=None, update_password="always",
          roles=None, append_roles=False, password_ok=None, existing_roles=None):
