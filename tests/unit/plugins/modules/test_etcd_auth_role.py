@@ -39,7 +39,7 @@ def test_desired_permissions_normalises():
     ([opt("/b", range_end="/b")], "range_end '/b'"),
     ([opt("/a"), opt("/a", type="write")], "permissions[1] (key '/a'): the same keys as permissions[0]"),
     ([opt("/a/", prefix=True), opt("/a/", range_end="/a0")], "the same keys as permissions[0] (prefix '/a/')"),
-    ([opt("/a", type="admin")], "type 'admin'"),
+    ([opt("/a", type="admin")], 'type "admin"'),
     (["/a"], "permissions[0] is not a dict"),
 ])
 def test_desired_permissions_refuses(entries, named):
