@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Every public role variable is declared in the role's defaults AND in its
 argument spec, with the same default (STYLE: "CI checks the two agree"), and
-every entry point shares the main options."""
+the preflight entry point shares the main options; other entry points
+declare their own inputs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,5 +38,16 @@ def test_defaults_and_argument_specs_agree(role):
             assert set(value) <= set(spec["choices"]), f"{name}: default {value!r} is not within its choices"
         elif "choices" in spec:
             assert value in spec["choices"], f"{name}: default {value!r} is not one of its choices"
+    assert specs["preflight"].get("options") == options, "preflight does not share the main options"
+    # Other entry points (tasks_from of the playbooks) take either the main
+    # options or inputs of their own, passed with the include; each input is
+    # prefixed, typed and described, and none reuses a main option's name.
     for entry, body in specs.items():
-        assert body.get("options") == options, f"entry point {entry} does not share the main options"
+        if entry in ("main", "preflight") or body.get("options") == options:
+            continue  # the main options (an anchor): a part of what main does
+        assert body.get("short_description") and body.get("description"), f"entry point {entry} is not described"
+        for name, spec in (body.get("options") or {}).items():
+            assert name.startswith(role.name + "_"), f"{entry}: {name} lacks the role prefix"
+            assert spec.get("description") and spec.get("type"), f"{entry}: {name} has no description or type"
+            assert name not in options, f"{entry}: {name} is also a main option"
+            assert name not in defaults, f"{entry}: {name} is an input of the include, not a role default"
