@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The lab's engine start-up (tools/lab.py): pid files left by a killed
+"""The lab's engine start-up and mirror (tools/labkit): pid files left by a killed
 dockerd are told apart from a running engine's.
 
 CI runs on the session's machine after the session's processes are ended,
@@ -57,3 +57,22 @@ def test_a_running_engine_and_missing_files_are_left_alone(tmp_path):
 def test_the_real_proc_tree_names_this_process():
     import os
     assert engine._proc_name(os.getpid()) != ""
+
+
+def test_a_mirror_serving_the_same_releases_is_kept(tmp_path):
+    """Two checkouts share the one mirror container when they serve the same
+    archives; any difference (or a gone directory) re-makes it."""
+    from labkit import base, mirror
+
+    def tree(name, digest="abc"):
+        for version, _source in base.MIRROR_VERSIONS:
+            d = tmp_path / name / f"v{version}"
+            d.mkdir(parents=True)
+            (d / "SHA256SUMS").write_text(f"{digest}  etcd-v{version}-linux-amd64.tar.gz\n")
+        return str(tmp_path / name)
+
+    mine, twin, other = tree("main"), tree("ci"), tree("old", digest="def")
+    assert mirror.same_releases(twin, mine)
+    assert not mirror.same_releases(other, mine)
+    assert not mirror.same_releases(str(tmp_path / "deleted"), mine)
+    assert not mirror.same_releases("", mine)

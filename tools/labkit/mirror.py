@@ -189,6 +189,26 @@ def ensure_mirror_files() -> str:
     return mirror
 
 
+def same_releases(other: str, mine: str) -> bool:
+    """Whether another checkout's mirror directory serves the very archives
+    this one would (every SHA256SUMS equal). Then the running mirror is kept:
+    re-making it for a second checkout (a CI run beside a developer's tree)
+    would break the downloads the first one has under way."""
+    if not other or not os.path.isdir(other):
+        return False
+    for version, _source in MIRROR_VERSIONS:
+        sums = []
+        for base in (other, mine):
+            try:
+                with open(os.path.join(base, f"v{version}", "SHA256SUMS"), "rb") as fh:
+                    sums.append(fh.read())
+            except OSError:
+                return False
+        if sums[0] != sums[1]:
+            return False
+    return True
+
+
 def ensure_mirror() -> None:
     mirror = ensure_mirror_files()
     ensure_network()
@@ -201,12 +221,12 @@ def ensure_mirror() -> None:
     # the mirror would break a download another test worker has under way.
     wanted = [f"/srv/mirror/v{version}/SHA256SUMS" for version, _source in MIRROR_VERSIONS]
     probe = ["docker", "exec", MIRROR_NAME, "sh", "-c", " && ".join(f"test -f {w}" for w in wanted)]
-    if state == "running" and source == mirror:
+    if state == "running" and (source == mirror or same_releases(source, mirror)):
         for _attempt in range(3):
             if ok(probe):
                 return
             time.sleep(1)
-    # Stopped, or serving another checkout's files: start it on this one.
+    # Stopped, or serving other files: start it on this one.
     if state:
         run(["docker", "rm", "-f", MIRROR_NAME], capture=True)
     run(["docker", "run", "-d", "--name", MIRROR_NAME, "--network", NETWORK,
