@@ -14,7 +14,9 @@ short_description: Add, promote and remove etcd cluster members safely
 version_added: "0.1.0"
 description:
   - Adds a member to a running etcd cluster (as a learner by default), promotes a
-    learner to a voting member once it has caught up, or removes a member.
+    learner to a voting member once it has caught up, removes a member (handing
+    leadership over first when it leads, O(move_leader)), or keeps a member and
+    moves leadership away from it (O(state=follower)).
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
   - Refuses, before changing anything, a removal that would leave fewer started
     voting members than a quorum of the new size, and an addition while another
