@@ -80,11 +80,10 @@ enabled:
   sample: true
 '''
 
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import ROOT
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     run_module,
 )
-
-ROOT = "root"
 
 
 def root_problem(root_roles):
