@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_backup_prune
 short_description: Choose the stored snapshots that backup retention deletes
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - The etcd_backup role stores each snapshot as C(<cluster name>-<UTC time>.db), the time as
     C(YYYYMMDDTHHMMSSZ). Given the files found in the backup directory, this filter returns those to delete

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_config_problems
 short_description: Name the extra etcd settings a release would refuse or silently ignore
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Checks the keys of C(etcd_service_extra_config) against the etcd release that will read them.
   - etcd 3.6 renamed seventeen C(experimental-*) settings, turned six into C(feature-gates) and

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_downgrade_plan
 short_description: Decide whether etcd's downgrade procedure may take the members to an older minor release
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Once every member runs a new minor version, going back is etcd's downgrade procedure (etcd 3.6 and
     later). The cluster is asked to lower its cluster version by one minor version, every member migrates

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_member_records
 short_description: The planned member of every host of the inventory group, in or outside the play
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Every host of the play describes itself (C(etcd_cluster_member), set by the etcd_cluster role from its own
     variables and facts). A host outside the play (C(--limit)) has no role defaults and no facts of its own in

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_start_plan
 short_description: Decide, from every member of the group, whether a run founds a new cluster or must refuse
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - A new etcd cluster is founded only when no member of the inventory group has data; C(--limit) narrows
     which hosts a run changes, never which members it knows about (SAFETY-1, SAFETY-21).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_version_change
 short_description: Decide whether the members may move to an etcd release, by etcd's upgrade rules
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Returns an empty string when every member may move to the target release, otherwise one message
     that names the versions and says what to do first (SAFETY-14).

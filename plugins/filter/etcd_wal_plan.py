@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: etcd_wal_plan
 short_description: Decide whether the members' WALs let them start etcd 3.7, and what would clear them
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - etcd 3.5 wrote some requests (member attributes, the cluster version) in the format of its v2 store.
     etcd 3.6 still decodes them; etcd 3.7 does not, and a member that replays one at start stops with

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: status_table
 short_description: Render an etcd_status_info result as a text table
-version_added: "0.1.0"
+version_added: "0.3.0"
 description:
   - Turns the result of M(quorum.etcd.etcd_status_info) into lines of a table, one row per
     endpoint (name, endpoint, version, leader, DB size, raft term and index, error) and a summary line.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_alarm
 short_description: Disarm etcd alarms
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Reads the cluster's active alarms and disarms those of the types in O(alarms), on every member
     that raised one. Alarms of other types are reported and left alone.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_auth
 short_description: Enable or disable etcd authentication
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Turns etcd's user/password authentication and role-based access control on or off for the whole cluster.
   - Idempotent. The current state is read first; nothing is sent when it already matches.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_auth_role
 short_description: Manage etcd roles and their key permissions
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Creates or deletes an etcd role and sets the key permissions it grants.
   - Idempotent. The role is read first and only the differences are sent.

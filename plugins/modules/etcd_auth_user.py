@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_auth_user
 short_description: Manage etcd users, their passwords and roles
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Creates or deletes an etcd user, sets its password and the roles granted to it.
   - Idempotent. The user and its roles are read first and only the differences are sent.

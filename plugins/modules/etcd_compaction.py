@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_compaction
 short_description: Compact etcd's key history up to a revision
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Discards every key version older than O(revision) (by default the store's current revision),
     so the space they used can be reused and, after a defragmentation, returned to the file system.
@@ -47,7 +47,6 @@ options:
       - Clients that watch or read recent revisions (a controller resuming a watch) keep working.
     type: int
     default: 0
-    version_added: "0.3.0"
   physical:
     description:
       - Wait until every member has applied the compaction to its backend before returning, so

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_defrag
 short_description: Defragment etcd members' backends when enough of them is free
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Defragments the backend of each member in O(endpoints), one after the other, in the order given,
     returning the free pages of its database file to the file system.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_downgrade
 short_description: Start or cancel etcd's downgrade of a cluster to the previous minor version
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Once every member of a cluster runs a new minor version, the cluster version has moved to it and the
     older binaries refuse to start on the data. etcd 3.6 and later can go back one minor version. The

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_files
 short_description: Write several small text files on a node in one call
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Writes each given file whose content, owner, group or mode differs, and leaves the others alone.
     A new content goes to a temporary file in the same directory, which is renamed over the old one,

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_member
 short_description: Add, promote and remove etcd cluster members safely
-version_added: "0.1.0"
+version_added: "0.3.0"
 description:
   - Adds a member to a running etcd cluster (as a learner by default), promotes a
     learner to a voting member once it has caught up, removes a member (handing

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_node_info
 short_description: Read the state of an etcd node in one call, for the roles' plans
-version_added: "0.1.0"
+version_added: "0.3.0"
 description:
   - One read-only round trip that tells the collection's roles what is already in place on a node
     (owners, modes and checksums of paths, optionally small files' contents, users, groups, whether
@@ -64,7 +64,6 @@ options:
         wrote for its v2 store, which etcd 3.7 can no longer decode.
       - Reading is safe while etcd runs; a record still being written ends the read.
     type: path
-    version_added: "0.2.0"
   pki:
     description:
       - A PKI directory to read, for the etcd_tls role's plan. Each certificate's PEM text and each key's public
@@ -72,7 +71,6 @@ options:
       - Reading keys needs the Python C(cryptography) library on the node; without it a key is returned without
         its public half and RV(pki.cryptography) is false.
     type: dict
-    version_added: "0.3.0"
     suboptions:
       dir:
         description: The directory (C(etcd_user_pki_dir)).
@@ -91,7 +89,6 @@ options:
         O(releases.prefix) with the binaries it holds, staging directories left by an interrupted install, and
         what the links in O(releases.bin_dir) point at.
     type: dict
-    version_added: "0.3.0"
     suboptions:
       prefix:
         description: The directory of the installed versions (C(etcd_install_prefix)).

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_raft_snapshot
 short_description: Make every etcd member save a raft snapshot, by writing enough entries to one scratch key
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - An etcd member saves a raft snapshot (and starts its next replay after it) once it has applied more
     than its C(snapshot-count) entries since its last one. etcd has no request that asks for a snapshot.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_release
 short_description: Install one etcd release archive into a versioned directory, verified, in one call
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Fetches an upstream-layout etcd archive (C(etcd-v<version>-linux-<arch>.tar.gz)) into a private staging
     directory inside O(prefix), checks its SHA-256 before anything is extracted, extracts only the release

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_status_info
 short_description: Report etcd endpoint and cluster status
-version_added: "0.1.0"
+version_added: "0.3.0"
 description:
   - For each endpoint, reports the member ID and name, version, database size and size in use,
     leader flag, raft term, index and applied index, learner flag and errors.
@@ -57,7 +57,6 @@ options:
     elements: str
     choices: [NOSPACE, CORRUPT]
     default: []
-    version_added: "0.2.0"
 seealso:
   - module: quorum.etcd.etcd_member
 '''
@@ -199,13 +198,11 @@ endpoints:
         - etcd raises it once every member runs a new minor release; the next minor release refuses to start on
           storage that is more than one minor version older.
       type: str
-      version_added: "0.2.0"
     downgrade:
       description:
         - The downgrade the cluster is asked for, as this member knows it (etcd 3.6 and later; never enabled
           before). See M(quorum.etcd.etcd_downgrade).
       type: dict
-      version_added: "0.2.0"
       contains:
         enabled:
           description: Whether a downgrade is under way.
@@ -219,11 +216,9 @@ endpoints:
           linearizable reads and has no corruption alarm; null when the member has no such check.
         - A member that is not ready makes RV(healthy) false.
       type: bool
-      version_added: "0.2.0"
     ready_reason:
       description: Why the member is not ready, as etcd says it; empty when it is.
       type: str
-      version_added: "0.2.0"
     errors:
       description: Errors the member reports about itself (for example an alarm).
       type: list

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_tls_request
 short_description: Make a node's private keys and certificate signing requests in one call
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - For each requested certificate, creates its private key on the node when asked to (a missing or
     unusable key), and returns a certificate signing request made with that key. Private keys never

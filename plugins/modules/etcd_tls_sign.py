@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: etcd_tls_sign
 short_description: Sign the certificate signing requests of several nodes with the cluster CA in one call
-version_added: "0.2.0"
+version_added: "0.3.0"
 description:
   - Meant to run on the controller, where the CA key is (SAFETY-17 in the collection's docs/SAFETY.md);
     the CA key is read here and never sent anywhere.
