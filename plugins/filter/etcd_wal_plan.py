@@ -113,8 +113,8 @@ def etcd_wal_plan(wal, target, configs=None, snapshot_count=10000):
     if _minor(target) >= (3, 7):
         head = "etcd_install_version=\"%s\" is refused (SAFETY-14): " % target
         if errors:
-            refusal = (head + "what the members replay from their WAL at start could not be read ("
-                       + "; ".join(errors) + "). No host was changed.")
+            refusal = "%swhat the members replay from their WAL at start could not be read (%s). No host was changed." % (
+                head, "; ".join(errors))
         elif hosts:
             found = ", ".join("%s (entries %d-%d, after its raft snapshot at %d)"
                               % (host, wal[host].get("v2_first_index", 0), wal[host].get("v2_last_index", 0),

@@ -679,8 +679,8 @@ class EtcdClient(object):
         """Move the endpoints in ``urls`` to the end (e.g. the member being removed)."""
         norm = set(normalize_url(u) for u in urls or [])
         cur = self.endpoints[self.current]
-        self.endpoints = ([e for e in self.endpoints if normalize_url(e) not in norm]
-                          + [e for e in self.endpoints if normalize_url(e) in norm])
+        first = [e for e in self.endpoints if normalize_url(e) not in norm]
+        self.endpoints = first + [e for e in self.endpoints if normalize_url(e) in norm]
         self.current = 0 if normalize_url(cur) in norm else self.endpoints.index(cur)
 
     # -- cluster API -------------------------------------------------------

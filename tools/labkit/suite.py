@@ -145,6 +145,12 @@ def build_stages():
         # docs.ansible.com would render it (semantic markup references too).
         Stage("antsibull-docs", ["antsibull-docs", "lint-collection-docs", "--plugin-docs", "."],
               prepare=lambda: sanity_tree(NEWEST, "docs"), est=15),
+        # What is published (tools/publish_check.py): Galaxy's importer on the
+        # built tarball (its ansible-doc and ansible-lint runs are most of the
+        # time), and ansible-builder's build context of the execution
+        # environment with the requirements the collection declares for it.
+        Stage("galaxy-importer", ["python", "tools/publish_check.py", "galaxy-importer"], est=60),
+        Stage("ee", ["python", "tools/publish_check.py", "ee"], est=10),
     ]
     # The modules against a real cluster of each supported minor line.
     for line, version in LINES.items():
@@ -221,7 +227,7 @@ def _python_of(core: str):
 
 
 # Stages that need neither the Docker lab nor a venv of another line.
-STATIC = ("yamllint", "ansible-lint", "antsibull-docs", "unit", "sanity")
+STATIC = ("yamllint", "ansible-lint", "antsibull-docs", "galaxy-importer", "ee", "unit", "sanity")
 
 
 def _select(stages, only):
@@ -277,7 +283,8 @@ def cmd_test(args) -> None:
 def register(sub) -> None:
     p = sub.add_parser("test", help="the whole test suite: lint, unit, modules, sanity, Molecule")
     p.add_argument("--only", action="append",
-                   help="run only this stage (yamllint, ansible-lint, unit, sanity, modules, integration, molecule, "
+                   help="run only this stage (yamllint, ansible-lint, antsibull-docs, galaxy-importer, ee, unit, sanity, "
+                        "modules, integration, molecule, "
                         "molecule-NAME; a name without @VERSION takes every ansible-core, e.g. sanity or sanity@2.20)")
     p.add_argument("--jobs", type=int, default=2,
                    help="stages run side by side (default 2, the lab machine's cores; 1 runs one at a time)")
