@@ -53,16 +53,38 @@ def junk(names):
     return sorted(found)
 
 
-def run(cmd, cwd=None, env=None) -> str:
-    """Run ``cmd``, echo its output, return its standard output; exit when it fails."""
+def clean_env() -> dict:
+    """The environment without the lab's collections path, where quorum.etcd is
+    the checkout: ansible-galaxy would find it "already installed" there, and
+    ansible-doc would read the checkout instead of the tarball."""
+    env = dict(os.environ)
+    for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"):
+        env.pop(name, None)
+    return env
+
+
+def stream(cmd, cwd=None, env=None, stderr_apart=False):
+    """Run ``cmd`` with its output echoed line by line as it comes (the stage's
+    log stamps each line); return its exit code and that output (with
+    ``stderr_apart``, standard output alone: a YAML document)."""
     print("$ " + " ".join(cmd), flush=True)
-    res = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True, stdin=subprocess.DEVNULL,
-                         check=False)
-    sys.stdout.write(res.stdout + res.stderr)
-    sys.stdout.flush()
-    if res.returncode:
-        raise SystemExit(f"publish_check: {cmd[0]} exited with {res.returncode}")
-    return res.stdout
+    lines = []
+    with subprocess.Popen(cmd, cwd=cwd, env=env or clean_env(), text=True, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, errors="replace",
+                          stderr=None if stderr_apart else subprocess.STDOUT) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line)
+        return proc.wait(), "".join(lines)
+
+
+def run(cmd, cwd=None, stderr_apart=False) -> str:
+    """``stream`` that exits when ``cmd`` fails; returns its output."""
+    rc, output = stream(cmd, cwd=cwd, stderr_apart=stderr_apart)
+    if rc:
+        raise SystemExit(f"publish_check: {cmd[0]} exited with {rc}")
+    return output
 
 
 def build(tmp: str) -> str:
@@ -96,20 +118,16 @@ def importer_problems(output: str):
 
 def check_galaxy_importer(tmp: str) -> None:
     tarball, names = build(tmp)
-    env = dict(os.environ, GALAXY_IMPORTER_CONFIG=os.path.join(ROOT, ".config", "galaxy-importer.cfg"))
-    # Only the tarball's copy of the collection, not the lab's link to the checkout.
-    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
-    print("$ python -m galaxy_importer.main " + tarball, flush=True)
-    res = subprocess.run([sys.executable, "-m", "galaxy_importer.main", tarball], cwd=tmp, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
-    sys.stdout.write(res.stdout)
-    problems = importer_problems(res.stdout)
+    env = dict(clean_env(), GALAXY_IMPORTER_CONFIG=os.path.join(ROOT, ".config", "galaxy-importer.cfg"),
+               PYTHONUNBUFFERED="1")
+    rc, output = stream([sys.executable, "-m", "galaxy_importer.main", tarball], cwd=tmp, env=env)
+    problems = importer_problems(output)
     problems += [f"roles/{role} has no README" for role in roles_without_readme(names)]
-    if res.returncode:
-        problems.append(f"galaxy-importer exited with {res.returncode}")
+    if rc:
+        problems.append(f"galaxy-importer exited with {rc}")
     if problems:
         raise SystemExit("publish_check: galaxy-importer found:\n  " + "\n  ".join(problems))
-    warnings = sum(1 for line in res.stdout.splitlines() if line.startswith("WARNING"))
+    warnings = sum(1 for line in output.splitlines() if line.startswith("WARNING"))
     print(f"galaxy-importer: no error, {warnings} warnings", flush=True)
 
 
@@ -149,8 +167,8 @@ def check_ee(tmp: str) -> None:
         raise SystemExit(f"publish_check: the build context lacks its Containerfile or quorum.etcd ({names})")
     tarball, _names = build(tmp)
     collections = os.path.join(tmp, "collections")
-    run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", collections, tarball])
-    data = introspected(run(["ansible-builder", "introspect", "--sanitize", collections]))
+    run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", collections, tarball])
+    data = introspected(run(["ansible-builder", "introspect", "--sanitize", collections], stderr_apart=True))
     # bindep must read the file the image build hands it (a syntax error
     # would only show inside the container build otherwise).
     run(["bindep", "--file", os.path.join(ROOT, "meta", "ee-bindep.txt"), "--list_all", "newline"])
