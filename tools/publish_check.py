@@ -87,7 +87,7 @@ def run(cmd, cwd=None, stderr_apart=False) -> str:
     return output
 
 
-def build(tmp: str) -> str:
+def build(tmp: str):
     """Build the collection from the checkout into ``tmp``; return the tarball's path and names."""
     run(["ansible-galaxy", "collection", "build", "--output-path", tmp, ROOT])
     (tarball,) = glob.glob(os.path.join(tmp, "quorum-etcd-*.tar.gz"))
@@ -136,12 +136,19 @@ def introspected(output: str) -> dict:
     return yaml.safe_load(output) or {}
 
 
+def ee_requirements():
+    """The Python and system requirements meta/execution-environment.yml names,
+    read from the files it points at (paths from the collection root)."""
+    with open(os.path.join(ROOT, "meta", "execution-environment.yml")) as fh:
+        deps = (yaml.safe_load(fh) or {}).get("dependencies") or {}
+    return {kind: requirement_lines(os.path.join(ROOT, deps[kind])) if deps.get(kind) else []
+            for kind in ("python", "system")}
+
+
 def ee_problems(data: dict):
-    """What the introspection of our collection lacks, by meta/execution-environment.yml."""
-    want = {"python": requirement_lines(os.path.join(ROOT, "meta", "ee-requirements.txt")),
-            "system": requirement_lines(os.path.join(ROOT, "meta", "ee-bindep.txt"))}
+    """What ansible-builder's introspection lacks of our declared requirements."""
     problems = []
-    for kind, entries in want.items():
+    for kind, entries in ee_requirements().items():
         if not entries:
             problems.append(f"meta/execution-environment.yml names no {kind} requirement")
         have = data.get(kind) or []
@@ -153,7 +160,7 @@ def ee_problems(data: dict):
 
 def requirement_lines(path: str):
     with open(path) as fh:
-        return [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+        return [line.strip() for line in fh if line.strip() and not line.strip().startswith("#")]
 
 
 def check_ee(tmp: str) -> None:

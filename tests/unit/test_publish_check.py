@@ -45,9 +45,8 @@ def test_importer_errors_and_an_import_cut_short_fail():
 
 
 def test_ee_requirements_must_be_found_for_the_collection():
-    meta = Path(publish_check.ROOT) / "meta"
-    python = publish_check.requirement_lines(str(meta / "ee-requirements.txt"))
-    system = publish_check.requirement_lines(str(meta / "ee-bindep.txt"))
+    declared = publish_check.ee_requirements()
+    python, system = declared["python"], declared["system"]
     assert "cryptography" in python[0] and system
 
     def listed(entries):
