@@ -39,7 +39,7 @@ JUNK_NAMES = ("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache", "
               ".coverage", "*.swp", "*~", ".DS_Store", ".plugin-cache.yaml")
 JUNK_TOP = (".ci", ".config", "tools", "molecule", "tests/integration", "tests/matrix", "tests/output", "context",
             "ansible.cfg", "requirements.txt", "execution-environment.yml", "tests/unit/test_lab_docker.py",
-            "tests/unit/test_publish_check.py")
+            "tests/unit/test_publish_check.py", "tests/unit/test_role_docs.py")
 
 
 def junk(names):

@@ -5,12 +5,7 @@ errors, and collection requirements that ansible-builder does not find."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-import publish_check  # noqa: E402  (tools/publish_check.py)
+import publish_check  # tools/publish_check.py (tests/unit/conftest.py puts tools/ on the path)
 
 GOOD = ["README.md", "galaxy.yml", "meta/runtime.yml", "plugins/modules/etcd_member.py",
         "roles/etcd_auth/README.md", "roles/etcd_auth/tasks/main.yml", "tests/unit/conftest.py",
