@@ -1,5 +1,5 @@
 """Checks of what the collection publishes, run by the suite's stages
-`galaxy-importer` and `ee` (tools/labtest.py), each in a temporary directory:
+`galaxy-importer` and `ee` (tools/labkit/suite.py), each in a temporary directory:
 
     python tools/publish_check.py galaxy-importer
         build the tarball, check it holds no local junk (caches, venvs, the
