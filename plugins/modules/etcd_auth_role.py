@@ -180,6 +180,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     run_module,
 )
 
+
 def diff_permissions(current, desired, purge):
     """(grants, revokes): what makes ``current`` match ``desired``. A grant
     with a new type replaces the permission of the same key and range end."""

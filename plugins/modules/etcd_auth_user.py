@@ -162,6 +162,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     run_module,
 )
 
+
 def plan(name, state, current_roles, auth_enabled, password=None, update_password="always",
          roles=None, append_roles=False, password_ok=None, existing_roles=None):
     """Decide what to do. Pure.
