@@ -50,7 +50,7 @@ def _include_calls(node):
         for key, value in node.items():
             if key.split(".")[-1] in ("include_role", "import_role") and isinstance(value, dict):
                 if "tasks_from" in value:
-                    yield str(value["name"]).split(".")[-1], str(value["tasks_from"])
+                    yield str(value["name"]).rsplit(".", maxsplit=1)[-1], str(value["tasks_from"])
             yield from _include_calls(value)
     elif isinstance(node, list):
         for item in node:
