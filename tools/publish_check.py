@@ -14,7 +14,7 @@
         the system file.
 
 Run with the venv's bin first on PATH (the stages do), so ansible-galaxy,
-ansible-builder, bindep and galaxy-importer's ansible-doc and ansible-lint are
+ansible-builder, bindep and galaxy-importer's ansible-doc and flake8 are
 the pinned ones.
 """
 
