@@ -21,7 +21,7 @@ import os
 import time
 
 from labkit import bench, suite
-from labkit.nodes import ansible_playbook, down, up
+from labkit.nodes import ansible_playbook, down, remove_containers, start_containers, up
 from labkit.prepare import setup
 from labkit.venvs import ensure_venv
 
@@ -40,6 +40,14 @@ def cmd_down(args) -> None:
     down(args.prefix)
 
 
+def cmd_start(args) -> None:
+    start_containers(args.names)
+
+
+def cmd_rm(args) -> None:
+    remove_containers(args.names)
+
+
 def cmd_setup(args) -> None:
     setup()
 
@@ -56,6 +64,13 @@ def main(argv=None) -> None:
     p = sub.add_parser("down", help="remove the containers of PREFIX")
     p.add_argument("--prefix", default="lab")
     p.set_defaults(func=cmd_down)
+    # Molecule's create and destroy playbooks (molecule/shared) call these two.
+    p = sub.add_parser("start", help="start the named systemd containers on the lab network and wait for systemd")
+    p.add_argument("names", nargs="+")
+    p.set_defaults(func=cmd_start)
+    p = sub.add_parser("rm", help="remove the named containers (those that exist)")
+    p.add_argument("names", nargs="+")
+    p.set_defaults(func=cmd_rm)
     suite.register(sub)
     bench.register(sub)
     args = parser.parse_args(argv)

@@ -102,6 +102,12 @@ def start_containers(names) -> None:
     wait_for_systemd(names)
 
 
+def remove_containers(names) -> None:
+    present = [n for n in names if container_state(n)]
+    if present:
+        run(["docker", "rm", "-f", *present], capture=True)
+
+
 def write_inventory(prefix: str, names, extra_vars=None) -> str:
     path = os.path.join(LAB, prefix, "inventory.yml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
