@@ -13,6 +13,7 @@ import json
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     PERM_TYPES,
+    Refusal,
     display_key,
     prefix_range_end,
 )
@@ -20,7 +21,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
 ROOT = "root"
 
 
-class PlanError(Exception):
+class PlanError(Refusal):
     """Input or state that the module refuses before changing anything."""
 
 

@@ -34,6 +34,17 @@ _PROBE_USER = "quorum.etcd auth probe (no such user)"
 # Exceptions
 # --------------------------------------------------------------------------
 
+class Refusal(Exception):
+    """The module refuses the request before it changes anything (bad input,
+    a safety check, a state it will not act on). ``str()`` is the whole
+    message; ``result`` holds extra keys for the module's failed result.
+    run_module catches it once; etcd's own refusals are EtcdError."""
+
+    def __init__(self, msg, **result):
+        super(Refusal, self).__init__(msg)
+        self.result = result
+
+
 class EtcdError(Exception):
     """Base class. ``str()`` gives one clear message naming the endpoint."""
 
@@ -878,9 +889,6 @@ class EtcdClient(object):
             raise
         return bool(data.get("token"))
 
-    def user_list(self):
-        return sorted((self.call("/v3/auth/user/list", {}).get("users") or []))
-
     def user_get(self, name):
         """The user's role names, or None when there is no such user."""
         try:
@@ -949,17 +957,7 @@ class EtcdClient(object):
         requests in a row (etcd_raft_snapshot); no failover."""
         return _Session(self, endpoint)
 
-    # -- KV (used by tests and etcd_raft_snapshot) -------------------------
-
-    def put(self, key, value):
-        return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
-
-    def get(self, key):
-        data = self.call("/v3/kv/range", {"key": _b64(key)})
-        kvs = data.get("kvs") or []
-        if not kvs:
-            return None
-        return base64.b64decode(kvs[0].get("value") or "").decode("utf-8")
+    # -- KV (etcd_raft_snapshot's scratch key) ------------------------------
 
     def delete(self, key):
         data = self.call("/v3/kv/deleterange", {"key": _b64(key)})
@@ -1081,25 +1079,23 @@ ETCD_REQUIRED_BY = {"password": "username"}
 
 
 def client_from_module(module):
-    """Build an EtcdClient from module params or fail_json with one message."""
+    """An EtcdClient from the module's connection options (EtcdConfigError
+    when one is bad)."""
     p = module.params
-    try:
-        return EtcdClient(
-            endpoints=p["endpoints"], ca_cert=p["ca_cert"], client_cert=p["client_cert"],
-            client_key=p["client_key"], username=p["username"], password=p["password"],
-            connect_timeout=p["connect_timeout"], timeout=p["timeout"])
-    except EtcdError as exc:
-        module.fail_json(msg=str(exc))
+    return EtcdClient(
+        endpoints=p["endpoints"], ca_cert=p["ca_cert"], client_cert=p["client_cert"],
+        client_key=p["client_key"], username=p["username"], password=p["password"],
+        connect_timeout=p["connect_timeout"], timeout=p["timeout"])
 
 
-def needs_root(module, exc, what):
+def needs_root(exc, what):
     """An EtcdAuthError met while reading ``what`` (users, roles): a refusal
     ends the module with a hint that root's credentials are needed; any
     other auth error goes on to run_module's handler."""
     if "permission denied" not in exc.message.lower():
         raise exc
-    module.fail_json(msg="etcd error: %s (managing %s needs the credentials of a user with the role root in "
-                         "username and password)" % (exc, what), changed=False)
+    raise Refusal("etcd error: %s (managing %s needs the credentials of a user with the role root in "
+                  "username and password)" % (exc, what))
 
 
 def apply_in_order(module, actions, do, describe):
@@ -1117,23 +1113,33 @@ def apply_in_order(module, actions, do, describe):
         raise
 
 
-def run_module(extra_spec, run, root_only=None, mutually_exclusive=None):
-    """The main() of a module that needs no more than the connection options
-    plus ``extra_spec``: check mode supported, ``run(module, client)`` returns
-    the result, and any EtcdError becomes one fail_json. ``root_only`` names
-    what etcd allows only to root while authentication is on (compaction,
-    defragmentation): a "permission denied" then says so. AnsibleModule is
-    imported here so that this file stays importable without Ansible."""
+def run_module(extra_spec, run, root_only=None, validate=None, **module_options):
+    """The main() of every module that talks to etcd: the connection options
+    plus ``extra_spec``, check mode supported, and ``module_options`` passed
+    on to AnsibleModule (``mutually_exclusive``, ``required_one_of``...; the
+    connection options' own ``required_together``/``required_by`` are added).
+    ``validate(params)`` may raise EtcdConfigError before any connection;
+    ``run(module, client)`` returns the result. Errors end here, once: a
+    Refusal or a bad setting with its own message, any other EtcdError as
+    "etcd error: ...". ``root_only`` names what etcd allows only to root while
+    authentication is on (compaction, defragmentation): a "permission denied"
+    then says so. AnsibleModule is imported here so that this file stays
+    importable without Ansible."""
     from ansible.module_utils.basic import AnsibleModule
 
     argument_spec = etcd_argument_spec()
     argument_spec.update(extra_spec)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=ETCD_REQUIRED_TOGETHER, required_by=ETCD_REQUIRED_BY,
-                           mutually_exclusive=mutually_exclusive or [])
-    client = client_from_module(module)
+    module_options["required_together"] = ETCD_REQUIRED_TOGETHER + module_options.get("required_together", [])
+    module_options["required_by"] = dict(ETCD_REQUIRED_BY, **module_options.get("required_by", {}))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **module_options)
     try:
-        result = run(module, client)
+        if validate:
+            validate(module.params)
+        result = run(module, client_from_module(module))
+    except Refusal as exc:
+        module.fail_json(msg=str(exc), **dict(dict(changed=False), **exc.result))
+    except EtcdConfigError as exc:
+        module.fail_json(msg=str(exc), changed=False)
     except EtcdError as exc:
         hint = ""
         if root_only and isinstance(exc, EtcdAuthError) and "permission denied" in exc.message.lower():

@@ -82,6 +82,7 @@ enabled:
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import ROOT
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     run_module,
 )
 
@@ -109,13 +110,13 @@ def run(module, client):
     if wanted:
         problem = root_problem(client.user_get(ROOT))
         if problem:
-            module.fail_json(msg=problem, changed=False, enabled=enabled)
+            raise Refusal(msg=problem, enabled=enabled)
         if not client.username:
             module.warn("with authentication enabled, every later call needs username and password (and, through "
                         "the HTTP gateway, a client certificate without a CommonName)")
     elif not client.username:
-        module.fail_json(msg="disabling etcd authentication needs the credentials of a user with the role root: "
-                             "set username and password", changed=False, enabled=enabled)
+        raise Refusal(msg="disabling etcd authentication needs the credentials of a user with the role root: "
+                          "set username and password", enabled=enabled)
     if module.check_mode:
         return result
     if wanted:

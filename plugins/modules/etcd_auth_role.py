@@ -171,6 +171,7 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import 
     sort_key,
 )
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     PERM_TYPES,
     EtcdAuthError,
     apply_in_order,
@@ -270,23 +271,21 @@ def run(module, client):
     p = module.params
     name = p["name"]
     if not name or not name.strip():
-        module.fail_json(msg="name must not be empty")
+        raise Refusal(msg="name must not be empty")
     if p["state"] == "present" and p["permissions"] is not None:
-        try:
-            desired_permissions(p["permissions"])  # refuse bad input before reading anything
-        except PlanError as exc:
-            module.fail_json(msg=str(exc), changed=False)
+        desired_permissions(p["permissions"])  # refuse bad input (PlanError) before reading anything
 
     try:
         enabled = client.auth_status()
         current = client.role_get(name)
     except EtcdAuthError as exc:
-        needs_root(module, exc, "roles")
+        needs_root(exc, "roles")
     try:
         actions, final = plan(name, p["state"], current, enabled, permissions=p["permissions"],
                               purge=p["purge_permissions"])
     except PlanError as exc:
-        module.fail_json(msg=str(exc), changed=False, role=role_view(name, current), auth_enabled=enabled)
+        exc.result.update(role=role_view(name, current), auth_enabled=enabled)
+        raise
 
     result = dict(changed=bool(actions), changes=[describe(a, name) for a in actions], auth_enabled=enabled,
                   role=role_view(name, final))

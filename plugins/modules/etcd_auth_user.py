@@ -156,6 +156,7 @@ auth_enabled:
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import ROOT, PlanError
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     EtcdAuthError,
     apply_in_order,
     needs_root,
@@ -260,16 +261,16 @@ def run(module, client):
     p = module.params
     name = p["name"]
     if not name or not name.strip():
-        module.fail_json(msg="name must not be empty")
+        raise Refusal(msg="name must not be empty")
     roles = p["roles"]
     if roles is not None:
         for role in roles:
             if not role or not role.strip():
-                module.fail_json(msg="roles contains an empty role name: %r" % (roles,))
+                raise Refusal(msg="roles contains an empty role name: %r" % (roles,))
         roles = sorted(set(roles))
     password = p["user_password"]
     if password is not None and password == "" and p["state"] == "present":
-        module.fail_json(msg="user_password must not be empty")
+        raise Refusal(msg="user_password must not be empty")
 
     try:
         enabled = client.auth_status()
@@ -281,7 +282,7 @@ def run(module, client):
         if current is not None and password is not None and p["update_password"] == "always" and enabled:
             password_ok = client.check_password(name, password)
     except EtcdAuthError as exc:
-        needs_root(module, exc, "users")
+        needs_root(exc, "users")
 
     try:
         actions, final, warnings = plan(name, p["state"], current, enabled, password=password,
@@ -289,7 +290,8 @@ def run(module, client):
                                         append_roles=p["append_roles"], password_ok=password_ok,
                                         existing_roles=existing_roles)
     except PlanError as exc:
-        module.fail_json(msg=str(exc), changed=False, user=user_view(name, current), auth_enabled=enabled)
+        exc.result.update(user=user_view(name, current), auth_enabled=enabled)
+        raise
     for warning in warnings:
         module.warn(warning)
 

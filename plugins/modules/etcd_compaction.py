@@ -85,6 +85,7 @@ current_revision:
 '''
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     EtcdCompacted,
     run_module,
 )
@@ -106,11 +107,11 @@ def target_revision(current, revision=0, keep=0):
 def run(module, client):
     current = client.revision()
     if module.params["keep"] < 0:
-        module.fail_json(msg="keep=%d must be 0 or more" % module.params["keep"], current_revision=current)
+        raise Refusal(msg="keep=%d must be 0 or more" % module.params["keep"], current_revision=current)
     target = target_revision(current, module.params["revision"], module.params["keep"])
     if target < 0 or target > current:
-        module.fail_json(msg="revision=%d is not between 1 and the current revision %d" % (target, current),
-                         current_revision=current)
+        raise Refusal(msg="revision=%d is not between 1 and the current revision %d" % (target, current),
+                      current_revision=current)
     result = dict(changed=False, revision=target, current_revision=current)
     if not needs_compaction(client, target):
         return result

@@ -97,6 +97,7 @@ members:
 '''
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     run_module,
 )
 
@@ -119,7 +120,7 @@ def wants_defrag(free, min_free_percent, force):
 def run(module, client):
     p = module.params
     if not 0 <= p["min_free_percent"] <= 100:
-        module.fail_json(msg="min_free_percent=%d is not between 0 and 100" % p["min_free_percent"])
+        raise Refusal(msg="min_free_percent=%d is not between 0 and 100" % p["min_free_percent"])
     members = []
     for endpoint in client.endpoints:
         status = client.status(endpoint=endpoint)

@@ -91,6 +91,7 @@ downgrade:
 import re
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     run_module,
 )
 
@@ -123,13 +124,13 @@ def run(module, client):
     p = module.params
     target = minor(p["version"])
     if target is None:
-        module.fail_json(msg="version=%r is not a minor version X.Y (or a release X.Y.Z)" % p["version"])
+        raise Refusal(msg="version=%r is not a minor version X.Y (or a release X.Y.Z)" % p["version"])
     text = "%d.%d" % target
     status = client.status()
     cluster_version = client.cluster_version()
     action, refusal = decide(p["state"], target, cluster_version, status["downgrade"])
     if refusal:
-        module.fail_json(msg=refusal, cluster_version=cluster_version, downgrade=status["downgrade"])
+        raise Refusal(msg=refusal, cluster_version=cluster_version, downgrade=status["downgrade"])
     if action == "ENABLE":
         # etcd's own check (target right below the cluster version, no other
         # downgrade under way) changes nothing: made in check mode too.

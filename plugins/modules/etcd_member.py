@@ -211,12 +211,8 @@ cluster_id:
 '''
 
 import copy
-import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
-    ETCD_REQUIRED_BY,
-    ETCD_REQUIRED_TOGETHER,
     EtcdConfigError,
     EtcdError,
     EtcdLearnerNotReady,
@@ -224,20 +220,20 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     EtcdNoLeader,
     EtcdTimeout,
     EtcdUnhealthyCluster,
-    client_from_module,
-    etcd_argument_spec,
+    Refusal,
     normalize_url,
     quorum,
+    run_module,
     validate_url,
     wait_until,
 )
 
 
-class Refused(Exception):
+class Refused(Refusal):
     """A safety check refused the change (before anything changed)."""
 
 
-class Conflict(Exception):
+class Conflict(Refusal):
     """name and peer_urls designate different members, or similar."""
 
 
@@ -440,15 +436,21 @@ def retrying(what, func, params, transient=(EtcdLearnerNotReady, EtcdUnhealthyCl
         EtcdUnhealthyCluster: "is every voting member up and connected to the leader?",
         EtcdMemberNotFound: "the same peer URLs were removed within the last second",
     }
-    deadline = time.monotonic() + params["wait_timeout"]
-    while True:
+    outcome = {}
+
+    def attempt():
         try:
-            return func()
+            outcome["value"] = func()
+            return True
         except transient as exc:
-            if time.monotonic() + params["wait_delay"] > deadline:
-                hint = hints.get(type(exc), "transient")
-                raise Refused("%s: etcd still refuses after %gs (%s): %s" % (what, params["wait_timeout"], hint, exc))
-        time.sleep(params["wait_delay"])
+            outcome["refusal"] = exc
+            return False
+
+    if wait_until(attempt, params["wait_timeout"], delay=params["wait_delay"]):
+        return outcome["value"]
+    exc = outcome["refusal"]
+    raise Refused("%s: etcd still refuses after %gs (%s): %s"
+                  % (what, params["wait_timeout"], hints.get(type(exc), "transient"), exc))
 
 
 def run(module, client):
@@ -521,8 +523,7 @@ def run_follower(module, client, header, members, target):
 
 
 def main():
-    argument_spec = etcd_argument_spec()
-    argument_spec.update(
+    run_module(dict(
         name=dict(type="str"),
         peer_urls=dict(type="list", elements="str"),
         state=dict(type="str", default="present", choices=["present", "absent", "follower"]),
@@ -531,26 +532,7 @@ def main():
         wait_delay=dict(type="float", default=2.0),
         move_leader=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_one_of=[["name", "peer_urls"]],
-        required_together=ETCD_REQUIRED_TOGETHER,
-        required_by=ETCD_REQUIRED_BY,
-    )
-    try:
-        validate_params(module.params)
-    except EtcdConfigError as exc:
-        module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    try:
-        result = run(module, client)
-    except (Refused, Conflict) as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except EtcdError as exc:
-        module.fail_json(msg="etcd error: %s" % exc, changed=False)
-    module.exit_json(**result)
+    ), run, validate=validate_params, required_one_of=[["name", "peer_urls"]])
 
 
 if __name__ == "__main__":

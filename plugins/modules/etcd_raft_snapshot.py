@@ -90,6 +90,7 @@ import threading
 import time
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     EtcdError,
     EtcdRequestError,
     run_module,
@@ -135,9 +136,9 @@ def run(module, client):
     count = module.params["entries"]
     connections = module.params["connections"]
     if count < 1:
-        module.fail_json(msg="entries=%d must be 1 or more" % count)
+        raise Refusal(msg="entries=%d must be 1 or more" % count)
     if connections < 1:
-        module.fail_json(msg="connections=%d must be 1 or more" % connections)
+        raise Refusal(msg="connections=%d must be 1 or more" % connections)
     key = module.params["scratch_key"]
     result = dict(changed=True, entries=count, seconds=0.0)
     if module.check_mode:

@@ -228,6 +228,7 @@ endpoints:
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
+    Refusal,
     EtcdError,
     run_module,
 )
@@ -358,7 +359,7 @@ def run(module, client):
     result.update(changed=False, cluster_id=header["cluster_id"], members=members,
                   alarms=alarms, endpoints=entries)
     if not answering:
-        module.fail_json(msg="no endpoint answered: %s" % "; ".join(result["problems"]), **result)
+        raise Refusal(msg="no endpoint answered: %s" % "; ".join(result["problems"]), **result)
     return result
 
 

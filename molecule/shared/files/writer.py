@@ -11,6 +11,7 @@ errors, and how often a put had to fail over.
 
 usage: writer.py URL[,URL...] PKI_DIR REPORT STOP_FILE MAX_SECONDS MAX_WRITES
 """
+import base64
 import json
 import os
 import sys
@@ -19,6 +20,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import etcd_client  # noqa: E402  (copied next to this file)
+
+
+def b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def main():
@@ -37,7 +42,7 @@ def main():
         client = clients[seq % len(clients)]
         first = client.current_endpoint
         try:
-            client.put("/writer/%07d" % seq, str(seq))
+            client.call("/v3/kv/put", {"key": b64("/writer/%07d" % seq), "value": b64(str(seq))})
             acked.append(seq)
         except etcd_client.EtcdError as exc:
             failed.append({"seq": seq, "at": round(time.monotonic() - start, 2), "error": str(exc)[:300]})

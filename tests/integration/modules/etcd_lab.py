@@ -8,6 +8,8 @@ run (so parallel runs do not collide), ports 2379/2380. All waits are bounded.
 
 from __future__ import annotations
 
+import base64
+
 import datetime
 import ipaddress
 import json
@@ -58,6 +60,22 @@ MODULES = {
 
 sys.path.insert(0, str(REPO / "plugins" / "module_utils"))
 import etcd_client  # noqa: E402  (stdlib-only module_utils, imported directly for reading the cluster)
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+class KVClient(etcd_client.EtcdClient):
+    """The collection's gateway client plus the key-value reads and writes
+    only the tests need (the modules write no user keys)."""
+
+    def put(self, key, value):
+        return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
+
+    def get(self, key):
+        kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs") or []
+        return base64.b64decode(kvs[0].get("value") or "").decode("utf-8") if kvs else None
 
 
 # --------------------------------------------------------------------------
@@ -228,9 +246,9 @@ class Lab:
 
     def client(self, endpoints=None, ca=None, nocn=False, **kw):
         cert, key = (self.nocn_cert, self.nocn_key) if nocn else (self.client_cert, self.client_key)
-        return etcd_client.EtcdClient(endpoints or [m.client_url for m in self.all_members() if m.running],
-                                      ca_cert=str(ca or self.ca_file), client_cert=str(cert),
-                                      client_key=str(key), connect_timeout=2, timeout=5, **kw)
+        return KVClient(endpoints or [m.client_url for m in self.all_members() if m.running],
+                        ca_cert=str(ca or self.ca_file), client_cert=str(cert),
+                        client_key=str(key), connect_timeout=2, timeout=5, **kw)
 
     def member_list(self):
         return self.client().member_list()[1]

@@ -68,10 +68,32 @@ class FakeEtcd(object):
         return [c[3] for c in self.calls]
 
 
+def user_list(c):
+    """An authenticated request like any other (the client has no user list
+    of its own: no module needs one)."""
+    return sorted(c.call("/v3/auth/user/list", {}).get("users") or [])
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+class KVClient(ec.EtcdClient):
+    """Key-value requests, which only the tests make (the modules write no
+    user keys): authenticated requests like any other."""
+
+    def put(self, key, value):
+        return self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
+
+    def get(self, key):
+        kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs") or []
+        return base64.b64decode(kvs[0].get("value") or "").decode("utf-8") if kvs else None
+
+
 def client(**kw):
     args = dict(endpoints=[EP])
     args.update(kw)
-    return ec.EtcdClient(**args)
+    return KVClient(**args)
 
 
 # ------------------------------------------------------------------ tokens
@@ -104,9 +126,9 @@ def test_auth_enabled_meanwhile_reauthenticates_and_retries_once(refusal):
         ("/v3/auth/user/list", ok({"users": ["alice", "root"]})),
         ("/v3/auth/user/list", ok({"users": ["alice", "root"]})),
     ])
-    assert c.user_list() == ["root"]
-    assert c.user_list() == ["alice", "root"]
-    assert c.user_list() == ["alice", "root"]
+    assert user_list(c) == ["root"]
+    assert user_list(c) == ["alice", "root"]
+    assert user_list(c) == ["alice", "root"]
     assert fake.tokens() == [None, "", "", None, "tok.1", "tok.1"]
     assert not fake.script
 
@@ -162,7 +184,7 @@ def test_wrong_password_is_an_auth_error():
     c = client(username="root", password="bad")
     FakeEtcd(c, script=[("/v3/auth/authenticate", AUTH_FAILED)])
     with pytest.raises(ec.EtcdAuthError) as info:
-        c.user_list()
+        user_list(c)
     assert "authentication failed" in str(info.value)
 
 
@@ -192,7 +214,7 @@ def test_changing_own_password_keeps_the_client_working():
     ])
     c.user_change_password("root", "new")
     assert c.password == "new"
-    c.user_list()
+    user_list(c)
     assert fake.calls[2][2] == {"name": "root", "password": "new"}
     assert fake.tokens()[-1] == "t2"
 
@@ -254,7 +276,7 @@ def test_auth_enable_forgets_the_no_token_state():
         ("/v3/auth/user/list", ok({"users": ["root"]})),
     ])
     c.auth_enable()
-    c.user_list()
+    user_list(c)
     assert fake.tokens() == [None, "", None, "t1"]
 
 
@@ -304,7 +326,7 @@ def test_user_get_without_roles_is_an_empty_list():
 def test_lists_tolerate_omitted_fields():
     c = client()
     FakeEtcd(c, script=[("/v3/auth/user/list", ok()), ("/v3/auth/role/list", ok({"roles": ["r2", "r1"]}))])
-    assert c.user_list() == []
+    assert user_list(c) == []
     assert c.role_list() == ["r1", "r2"]
 
 
@@ -469,13 +491,18 @@ def test_apply_in_order_names_what_was_done_before_an_error():
 
 
 def test_needs_root_explains_a_refusal_and_passes_other_errors_on():
-    module = _WarnModule()
-    with pytest.raises(SystemExit):
-        ec.needs_root(module, ec.EtcdAuthError("etcdserver: permission denied", "https://e:2379"), "roles")
-    assert "managing roles needs the credentials of a user with the role root" in module.failed["msg"]
+    with pytest.raises(ec.Refusal, match="managing roles needs the credentials of a user with the role root"):
+        ec.needs_root(ec.EtcdAuthError("etcdserver: permission denied", "https://e:2379"), "roles")
     other = ec.EtcdAuthError("etcdserver: user name is empty", "https://e:2379")
     with pytest.raises(ec.EtcdAuthError):
-        ec.needs_root(_WarnModule(), other, "users")
+        ec.needs_root(other, "users")
+
+
+def test_refusals_carry_their_result_keys_and_plan_errors_are_refusals():
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import PlanError
+    refusal = ec.Refusal("no", enabled=True)
+    assert str(refusal) == "no" and refusal.result == {"enabled": True}
+    assert issubclass(PlanError, ec.Refusal) and not issubclass(ec.Refusal, ec.EtcdError)
 
 
 LEARNER = fail("etcdserver: rpc not supported for learner", code=14, status=503)

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: quorum.etcd maintainers
+# Apache License 2.0 (see LICENSE)
+"""Filter: every bad member or cluster-wide setting of a run, one sentence each."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: etcd_cluster_problems
+short_description: Name every bad member setting and cluster-wide setting of the planned cluster
+version_added: "0.4.0"
+description:
+  - The etcd_cluster role's one input check (SAFETY-9, SAFETY-19, SAFETY-20), run once per play before any host
+    changes.
+  - For each host of the play, its member name (letters, digits, C(.), C(_), C(-), at most 63 characters), its
+    address, its client and peer ports (they must differ) and its membership of the inventory group.
+  - For the planned member list of the whole group (C(etcd_cluster_members), members outside the play
+    included), duplicate names and addresses and, unless allowed, an even size.
+  - The authentication settings that need each other.
+options:
+  _input:
+    description: The hosts of the play (C(ansible_play_hosts)).
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: C(hostvars); each host of the play has C(etcd_cluster_member).
+    type: raw
+    required: true
+  members:
+    description: The planned member list of the whole group (C(etcd_cluster_members)).
+    type: list
+    elements: dict
+    required: true
+  group:
+    description: The inventory group's name (C(etcd_cluster_group)).
+    type: str
+    required: true
+  group_hosts:
+    description: The hosts of that group (C(groups[etcd_cluster_group])).
+    type: list
+    elements: str
+    required: true
+  client_port:
+    description: The client port of a host whose inventory does not set C(etcd_cluster_client_port).
+    type: raw
+    required: true
+  peer_port:
+    description: The peer port of a host whose inventory does not set C(etcd_cluster_peer_port).
+    type: raw
+    required: true
+  allow_even_size:
+    description: C(etcd_cluster_allow_even_size).
+    type: bool
+    default: false
+  check_size:
+    description: Check the size at all (false in C(playbooks/remove_member.yml), which checks the size after the removal).
+    type: bool
+    default: true
+  auth_enabled:
+    description: C(etcd_cluster_auth_enabled).
+    type: bool
+    default: false
+  root_password_set:
+    description: Whether C(etcd_cluster_root_password) is set (the password itself is not passed).
+    type: bool
+    default: false
+  token_ttl:
+    description: C(etcd_cluster_auth_token_ttl), in seconds.
+    type: raw
+    default: 300
+author:
+  - quorum.etcd maintainers (@quorum)
+'''
+
+EXAMPLES = r'''
+- name: Check the members and the cluster settings
+  ansible.builtin.assert:
+    that: _bad | length == 0
+    fail_msg: "{{ _bad | join(' ') }}"
+  vars:
+    _bad: >-
+      {{ ansible_play_hosts | quorum.etcd.etcd_cluster_problems(hostvars, etcd_cluster_members, 'etcd',
+         groups['etcd'], 2379, 2380) }}
+  run_once: true
+'''
+
+RETURN = r'''
+_value:
+  description: One sentence per problem, each naming the bad value; empty when every setting is good.
+  type: list
+  elements: str
+'''
+
+import json
+import re
+
+from ansible.errors import AnsibleFilterError
+
+# etcd member names: what the role accepts (URL- and file-name safe).
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def _get(hostvars, host, key, default=None):
+    try:
+        value = hostvars[host][key]
+    except (KeyError, TypeError):
+        return default
+    if value is None or type(value).__name__.endswith("Undefined"):
+        return default
+    return value
+
+
+def _json(value):
+    return json.dumps(value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
+
+
+def _duplicates(values):
+    seen, dups = set(), []
+    for value in values:
+        if value in seen and value not in dups:
+            dups.append(value)
+        seen.add(value)
+    return dups
+
+
+def _positive_int(value):
+    try:
+        return int(float(str(value))) > 0
+    except ValueError:
+        return False
+
+
+def cluster_problems(play_hosts, hostvars, members, group, group_hosts, client_port, peer_port,
+                     allow_even_size=False, check_size=True, auth_enabled=False, root_password_set=False,
+                     token_ttl=300):
+    if not isinstance(members, (list, tuple)) or not all(isinstance(m, dict) for m in members):
+        raise AnsibleFilterError("etcd_cluster_problems: members must be the planned member list, got %r" % (members,))
+    bad = []
+    for host in play_hosts:
+        member = _get(hostvars, host, "etcd_cluster_member")
+        if not isinstance(member, dict):
+            raise AnsibleFilterError("etcd_cluster_problems: host %s of the play has no etcd_cluster_member" % host)
+        name = str(member.get("name", ""))
+        address = str(member.get("address") or "")
+        # Role defaults are not in hostvars: a port set for one host is.
+        c_port = _get(hostvars, host, "etcd_cluster_client_port", client_port)
+        p_port = _get(hostvars, host, "etcd_cluster_peer_port", peer_port)
+        if host not in group_hosts or not NAME.match(name) or not address or str(c_port) == str(p_port):
+            bad.append("Host %s: invalid member settings: group %s (host must belong to it), etcd_cluster_member_name=%s"
+                       " (letters, digits, '.', '_', '-'), etcd_cluster_address=%s, ports %s/%s (must differ)."
+                       % (host, _json(group), _json(name), _json(address), c_port, p_port))
+    dup_names = _duplicates([m.get("name") for m in members])
+    if dup_names:
+        bad.append("Group %s: Duplicate member names: %s." % (group, ", ".join(map(str, dup_names))))
+    dup_addresses = _duplicates([m.get("address") for m in members])
+    if dup_addresses:
+        bad.append("Group %s: Duplicate member addresses: %s." % (group, ", ".join(map(str, dup_addresses))))
+    if check_size and not allow_even_size and len(members) % 2 == 0:
+        bad.append("Even cluster size %d in group %s (%s): an even size tolerates no more failures than one member"
+                   " fewer (SAFETY-9); set etcd_cluster_allow_even_size=true to allow it."
+                   % (len(members), group, ", ".join(str(m.get("host")) for m in members)))
+    if auth_enabled and not root_password_set:
+        bad.append("etcd_cluster_auth_enabled=true needs etcd_cluster_root_password (the password of etcd's root"
+                   " user; keep it in Ansible Vault).")
+    if not _positive_int(token_ttl):
+        bad.append("etcd_cluster_auth_token_ttl=%s must be a positive number of seconds." % _json(token_ttl))
+    return bad
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"etcd_cluster_problems": cluster_problems}
