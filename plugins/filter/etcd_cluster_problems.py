@@ -94,27 +94,13 @@ _value:
   elements: str
 '''
 
-import json
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import hostvar, shown
 
 # etcd member names: what the role accepts (URL- and file-name safe).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-
-
-def _get(hostvars, host, key, default=None):
-    try:
-        value = hostvars[host][key]
-    except (KeyError, TypeError):
-        return default
-    if value is None or type(value).__name__.endswith("Undefined"):
-        return default
-    return value
-
-
-def _json(value):
-    return json.dumps(value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
 
 
 def _duplicates(values):
@@ -140,18 +126,18 @@ def cluster_problems(play_hosts, hostvars, members, group, group_hosts, client_p
         raise AnsibleFilterError("etcd_cluster_problems: members must be the planned member list, got %r" % (members,))
     bad = []
     for host in play_hosts:
-        member = _get(hostvars, host, "etcd_cluster_member")
+        member = hostvar(hostvars, host, "etcd_cluster_member")
         if not isinstance(member, dict):
             raise AnsibleFilterError("etcd_cluster_problems: host %s of the play has no etcd_cluster_member" % host)
         name = str(member.get("name", ""))
         address = str(member.get("address") or "")
         # Role defaults are not in hostvars: a port set for one host is.
-        c_port = _get(hostvars, host, "etcd_cluster_client_port", client_port)
-        p_port = _get(hostvars, host, "etcd_cluster_peer_port", peer_port)
+        c_port = hostvar(hostvars, host, "etcd_cluster_client_port", client_port)
+        p_port = hostvar(hostvars, host, "etcd_cluster_peer_port", peer_port)
         if host not in group_hosts or not NAME.match(name) or not address or str(c_port) == str(p_port):
             bad.append("Host %s: invalid member settings: group %s (host must belong to it), etcd_cluster_member_name=%s"
                        " (letters, digits, '.', '_', '-'), etcd_cluster_address=%s, ports %s/%s (must differ)."
-                       % (host, _json(group), _json(name), _json(address), c_port, p_port))
+                       % (host, shown(group), shown(name), shown(address), c_port, p_port))
     dup_names = _duplicates([m.get("name") for m in members])
     if dup_names:
         bad.append("Group %s: Duplicate member names: %s." % (group, ", ".join(map(str, dup_names))))
@@ -166,7 +152,7 @@ def cluster_problems(play_hosts, hostvars, members, group, group_hosts, client_p
         bad.append("etcd_cluster_auth_enabled=true needs etcd_cluster_root_password (the password of etcd's root"
                    " user; keep it in Ansible Vault).")
     if not _positive_int(token_ttl):
-        bad.append("etcd_cluster_auth_token_ttl=%s must be a positive number of seconds." % _json(token_ttl))
+        bad.append("etcd_cluster_auth_token_ttl=%s must be a positive number of seconds." % shown(token_ttl))
     return bad
 
 

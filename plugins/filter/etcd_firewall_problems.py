@@ -53,7 +53,7 @@ _value:
   elements: str
 '''
 
-import json
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import shown
 
 
 def firewall_problems(backend, state, manage_package=False, unresolved=()):
@@ -73,7 +73,7 @@ def firewall_problems(backend, state, manage_package=False, unresolved=()):
                    " start it yourself or choose another etcd_firewall_backend." % state.get("firewalld", "absent"))
     if unresolved:
         bad.append("member addresses %s (etcd_cluster_address) do not resolve on this host, so they cannot be"
-                   " allowed: use IP addresses or fix DNS." % json.dumps(list(unresolved)))
+                   " allowed: use IP addresses or fix DNS." % shown(list(unresolved)))
     return bad
 
 

@@ -91,13 +91,10 @@ _value:
   elements: str
 '''
 
-import json
 import os
 import re
 
-
-def _json(value):
-    return json.dumps(value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import shown
 
 
 def _strip_slashes(path):
@@ -110,40 +107,40 @@ def install_problems(version, arch_map, base_url, prefix, bin_dir, keep_versions
     bad = []
     if not re.match(r"^\d+\.\d+\.\d+$", str(version)):
         bad.append('etcd_install_version=%s is not a release version: expected X.Y.Z with digits only and no'
-                   ' leading "v" (for example "3.6.16").' % _json(version))
+                   ' leading "v" (for example "3.6.16").' % shown(version))
     if checksum and not re.match(r"^[0-9A-Fa-f]{64}$", checksum):
         bad.append("etcd_install_checksum=%s is not a SHA-256 (64 hex characters); leave it empty to use the"
-                   " release's SHA256SUMS." % _json(checksum))
+                   " release's SHA256SUMS." % shown(checksum))
     choices = []
     for value in arch_map.values():
         if value not in choices:
             choices.append(value)
     if arch and arch not in choices:
-        bad.append("etcd_install_arch=%s is not supported: use one of %s." % (_json(arch), ", ".join(choices)))
+        bad.append("etcd_install_arch=%s is not supported: use one of %s." % (shown(arch), ", ".join(choices)))
     elif not arch and host_arch is not None and host_arch not in arch_map:
-        bad.append("Host architecture %s has no etcd release: use one of %s." % (_json(host_arch), ", ".join(choices)))
+        bad.append("Host architecture %s has no etcd release: use one of %s." % (shown(host_arch), ", ".join(choices)))
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", base_url):
         bad.append("etcd_install_base_url=%s is not an http:// or https:// URL (the archive is fetched from"
-                   " <base>/v<version>/etcd-v<version>-linux-<arch>.tar.gz)." % _json(base_url))
+                   " <base>/v<version>/etcd-v<version>-linux-<arch>.tar.gz)." % shown(base_url))
     if not (re.match(r"^/.*[^/]", prefix) and re.match(r"^/.*[^/]", bin_dir)
             and _strip_slashes(prefix) != _strip_slashes(bin_dir)):
         bad.append("etcd_install_prefix=%s and etcd_install_bin_dir=%s must be two different absolute directories"
-                   " other than /." % (_json(prefix), _json(bin_dir)))
+                   " other than /." % (shown(prefix), shown(bin_dir)))
     if not re.match(r"^\d+$", str(keep_versions)):
-        bad.append("etcd_install_keep_versions=%s must be a whole number, 0 or more." % _json(keep_versions))
+        bad.append("etcd_install_keep_versions=%s must be a whole number, 0 or more." % shown(keep_versions))
     if local_archive:
         # An air-gapped install: the files are on the controller, where filters run.
         if not os.path.isfile(local_archive_path):
             bad.append("etcd_install_local_archive=%s: no such file on the controller (%s)."
-                       % (_json(local_archive), local_archive_path))
+                       % (shown(local_archive), local_archive_path))
         if not checksum and not os.path.isfile(local_sums_path):
             if local_sha256sums:
                 bad.append("etcd_install_local_sha256sums=%s: no such file on the controller (%s)."
-                           % (_json(local_sha256sums), local_sums_path))
+                           % (shown(local_sha256sums), local_sums_path))
             else:
                 bad.append("etcd_install_local_archive=%s has nothing to be verified against: no SHA256SUMS next to"
                            " it (%s); set etcd_install_checksum or etcd_install_local_sha256sums."
-                           % (_json(local_archive), local_sums_path))
+                           % (shown(local_archive), local_sums_path))
     return bad
 
 

@@ -89,17 +89,7 @@ _value:
 '''
 
 from ansible.errors import AnsibleFilterError
-
-
-def _get(hostvars, host, key, default=None):
-    try:
-        value = hostvars[host][key]
-    except (KeyError, TypeError):
-        return default
-    # Undefined values come back as Undefined objects from some templars.
-    if value is None or type(value).__name__.endswith("Undefined"):
-        return default
-    return value
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import hostvar
 
 
 def _url_host(address):
@@ -113,7 +103,7 @@ def member_records(hosts, hostvars, play_hosts, client_port, peer_port, leaving=
     records = []
     for host in hosts:
         if host in play_hosts:
-            own = _get(hostvars, host, "etcd_cluster_member")
+            own = hostvar(hostvars, host, "etcd_cluster_member")
             if not isinstance(own, dict):
                 raise AnsibleFilterError("etcd_member_records: host %s of the play has no etcd_cluster_member" % host)
             record = dict(own)
@@ -121,18 +111,18 @@ def member_records(hosts, hostvars, play_hosts, client_port, peer_port, leaving=
             if record.get("name") not in leaving:
                 records.append(record)
             continue
-        address = _get(hostvars, host, "etcd_cluster_address")
+        address = hostvar(hostvars, host, "etcd_cluster_address")
         known = bool(address)
         if not address:
-            facts = _get(hostvars, host, "ansible_facts", {}) or {}
+            facts = hostvar(hostvars, host, "ansible_facts", {}) or {}
             address = (facts.get("default_ipv4") or {}).get("address")
             known = bool(address)
         if not address:
-            address = _get(hostvars, host, "ansible_host") or host
+            address = hostvar(hostvars, host, "ansible_host") or host
         address = str(address)
-        c_port = _get(hostvars, host, "etcd_cluster_client_port", client_port)
-        p_port = _get(hostvars, host, "etcd_cluster_peer_port", peer_port)
-        name = str(_get(hostvars, host, "etcd_cluster_member_name", host))
+        c_port = hostvar(hostvars, host, "etcd_cluster_client_port", client_port)
+        p_port = hostvar(hostvars, host, "etcd_cluster_peer_port", peer_port)
+        name = str(hostvar(hostvars, host, "etcd_cluster_member_name", host))
         if name in leaving:
             continue
         records.append({

@@ -90,8 +90,9 @@ _value:
   elements: str
 '''
 
-import json
 import re
+
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import shown
 
 
 def _int(value):
@@ -115,13 +116,13 @@ def service_problems(election_timeout, heartbeat_interval, name, metrics_urls=()
         bad.append("etcd_service_election_timeout=%s must be at least 5 x etcd_service_heartbeat_interval=%s."
                    % (election_timeout, heartbeat_interval))
     if any(not re.match(r"^https?://[^/]+$", str(url)) for url in metrics_urls):
-        bad.append("etcd_service_metrics_urls=%s must be http(s)://host:port URLs." % json.dumps(list(metrics_urls)))
+        bad.append("etcd_service_metrics_urls=%s must be http(s)://host:port URLs." % shown(list(metrics_urls)))
     managed = [key for key in (extra_config or {}) if key in managed_keys]
     if managed:
         bad.append("etcd_service_extra_config must not set the keys the collection manages (%s): TLS, names, URLs and"
                    " bootstrap settings are fixed so auto-TLS and plain HTTP can never slip in." % ", ".join(managed))
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9@._-]*$", str(name)):
-        bad.append("etcd_service_name=%s is not a systemd unit name." % json.dumps(str(name)))
+        bad.append("etcd_service_name=%s is not a systemd unit name." % shown(str(name)))
     weak = [suite for suite in cipher_suites if suite not in strong_ciphers]
     if weak:
         bad.append("etcd_service_tls_cipher_suites names %s: only ECDHE suites with AES-GCM or ChaCha20-Poly1305 are"

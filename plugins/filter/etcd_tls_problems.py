@@ -79,12 +79,9 @@ _value:
   elements: str
 '''
 
-import json
 import re
 
-
-def _json(value):
-    return json.dumps(value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value))
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import shown
 
 
 def _whole_days(value):
@@ -104,14 +101,14 @@ def tls_problems(key_type, rsa_size, ca_valid_days, cert_valid_days, renew_days,
                  admin_common_name, ca_passphrase_is_string=True, extra_sans=()):
     bad = []
     if key_type not in ("ecdsa", "rsa"):
-        bad.append("etcd_tls_key_type=%s (ecdsa or rsa)" % _json(key_type))
+        bad.append("etcd_tls_key_type=%s (ecdsa or rsa)" % shown(key_type))
     if str(rsa_size) not in ("2048", "3072", "4096"):
-        bad.append("etcd_tls_rsa_size=%s (2048, 3072 or 4096)" % _json(rsa_size))
+        bad.append("etcd_tls_rsa_size=%s (2048, 3072 or 4096)" % shown(rsa_size))
     days = [_whole_days(d) for d in (ca_valid_days, cert_valid_days, renew_days)]
     if None in days or not days[2] < days[1] <= days[0]:
         bad.append("etcd_tls_renew_days=%s, etcd_tls_cert_valid_days=%s, etcd_tls_ca_valid_days=%s (whole days > 0,"
                    " renew_days < cert_valid_days <= ca_valid_days)"
-                   % (_json(renew_days), _json(cert_valid_days), _json(ca_valid_days)))
+                   % (shown(renew_days), shown(cert_valid_days), shown(ca_valid_days)))
     if not str(ca_dir or ""):
         bad.append("etcd_tls_ca_dir is empty")
     if not str(ca_common_name or "").strip():
@@ -121,12 +118,12 @@ def tls_problems(key_type, rsa_size, ca_valid_days, cert_valid_days, renew_days,
     if not ca_passphrase_is_string:
         bad.append("etcd_tls_ca_passphrase must be a string")
     if not isinstance(extra_sans, (list, tuple)):
-        bad.append("etcd_tls_extra_sans=%s is not a list" % _json(extra_sans))
+        bad.append("etcd_tls_extra_sans=%s is not a list" % shown(extra_sans))
     else:
         bad_sans = [san for san in extra_sans if _bad_san(san)]
         if bad_sans:
             bad.append('etcd_tls_extra_sans entries %s (want "DNS:name", "IP:address" or a bare name/address:'
-                       " non-empty, no blanks, commas or slashes)" % _json(bad_sans))
+                       " non-empty, no blanks, commas or slashes)" % shown(bad_sans))
     return bad
 
 
