@@ -53,8 +53,6 @@ _value:
 
 import json
 
-from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import ROOT, PlanError, desired_permissions
-
 UPDATE_PASSWORD = ("always", "on_create")
 
 
@@ -75,6 +73,12 @@ def _twice(names, what):
 
 
 def etcd_auth_problems(roles, users=None):
+    # Imported here, not with the module: Ansible loads every filter file of
+    # the collection in each worker that uses any one of them, and the plan's
+    # etcd client brings ssl and http.client (about a third of that cost).
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_auth_plan import (  # pylint: disable=import-outside-toplevel
+        ROOT, PlanError, desired_permissions)
+
     roles, users = list(roles or []), list(users or [])
     problems = []
     role_names = [_name(r) for r in roles]

@@ -114,13 +114,25 @@ import time
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
+# cryptography is imported on first use, not with the module: Ansible loads
+# every filter file of the collection in each worker process that uses any
+# one of them, and this import alone was about a third of that cost.
+x509 = serialization = NameOID = None
+
+
+def _load_cryptography():
+    """Import cryptography once per process; False when it is missing."""
+    global x509, serialization, NameOID  # pylint: disable=global-statement
+    if x509 is None:
+        try:
+            from cryptography import x509 as _x509
+            from cryptography.hazmat.primitives import serialization as _serialization
+            from cryptography.x509.oid import NameOID as _NameOID
+        except ImportError:
+            return False
+        x509, serialization, NameOID = _x509, _serialization, _NameOID
+    return True
+
 
 KINDS = ("member", "admin", "client")
 EKU_NAMES = {"serverAuth": "1.3.6.1.5.5.7.3.1", "clientAuth": "1.3.6.1.5.5.7.3.2"}
@@ -150,6 +162,8 @@ def _san(name):
 
 def cert_facts(pem):
     """The parts of a certificate the plan compares."""
+    if not _load_cryptography():
+        raise AnsibleFilterError("etcd_tls_plan needs the Python cryptography library on the controller")
     cert = x509.load_pem_x509_certificate(pem.encode("ascii") if isinstance(pem, str) else pem)
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     san = _extension(cert, x509.SubjectAlternativeName)
@@ -211,7 +225,7 @@ def _reasons(kind, crt, key, key_state, profile, want_sans, ca, renew_days, now)
 
 
 def etcd_tls_plan(pki, profiles, owner, group, modes, ca_pem="", trust_pem="", renew_days=30, force=False, now=None):
-    if not HAS_CRYPTOGRAPHY:
+    if not _load_cryptography():
         raise AnsibleFilterError("etcd_tls_plan needs the Python cryptography library on the controller")
     if not isinstance(pki, dict) or "files" not in pki:
         raise AnsibleFilterError("etcd_tls_plan takes the pki result of quorum.etcd.etcd_node_info, got %r" % (pki,))

@@ -98,6 +98,27 @@ options:
         description: The directory of the links (C(etcd_install_bin_dir)).
         type: path
         required: true
+  etcd_version:
+    description:
+      - Which etcd release the member runs or has, for etcd's upgrade rules (SAFETY-14). While O(etcd_version.unit)
+        is active and O(etcd_version.record) is not empty, what that record says (the unit writes the version of
+        the binary it started; an interrupted upgrade can leave the link newer than what runs, SAFETY-23);
+        otherwise what O(etcd_version.binary) C(--version) prints; nothing when neither is there.
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      binary:
+        description: The etcd binary or link (C(<etcd_install_bin_dir>/etcd)).
+        type: path
+        required: true
+      unit:
+        description: The systemd unit of etcd (C(etcd.service)).
+        type: str
+        required: true
+      record:
+        description: The file the unit writes at each start with the output of C(etcd --version).
+        type: path
+        required: true
 '''
 
 EXAMPLES = r'''
@@ -111,6 +132,17 @@ EXAMPLES = r'''
 - name: Read what a member replays from its WAL before it may run etcd 3.7
   quorum.etcd.etcd_node_info:
     wal: /var/lib/etcd/member/wal
+  register: node
+
+- name: Read the installed releases and the release the member runs
+  quorum.etcd.etcd_node_info:
+    releases:
+      prefix: /opt/etcd
+      bin_dir: /usr/local/bin
+    etcd_version:
+      binary: /usr/local/bin/etcd
+      unit: etcd.service
+      record: /run/etcd/loaded.version
   register: node
 
 - name: Read the certificates and keys for the TLS plan, and the installed releases
@@ -231,6 +263,12 @@ releases:
     staging: []
     bin_dir: true
     links: {etcd: /opt/etcd/v3.6.16/etcd, etcdctl: /opt/etcd/v3.6.16/etcdctl, etcdutl: /opt/etcd/v3.6.16/etcdutl}
+etcd_version:
+  description:
+    - The release (C(3.6.16)) O(etcd_version) found, or an empty string when no etcd runs and none is installed.
+  returned: when O(etcd_version) is set
+  type: str
+  sample: "3.6.16"
 '''
 
 import grp
@@ -238,6 +276,7 @@ import hashlib
 import ipaddress
 import os
 import pwd
+import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -435,6 +474,28 @@ def releases_info(prefix, bin_dir):
     return {"versions": versions, "staging": staging, "bin_dir": os.path.isdir(bin_dir), "links": links}
 
 
+VERSION = re.compile(r"etcd Version: (\d+\.\d+\.\d+)")
+
+
+def running_version(module, systemctl, binary, unit, record):
+    """The etcd release a member runs (its unit's record while the unit is
+    active, SAFETY-23) or has (its binary's --version); "" for neither."""
+    text = ""
+    try:
+        with open(record) as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        pass
+    if text.strip() and systemctl and module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
+        found = VERSION.search(text)
+        return found.group(1) if found else ""
+    if os.path.isfile(binary) and os.access(binary, os.X_OK):
+        rc, stdout, stderr = module.run_command([binary, "--version"])
+        found = VERSION.search(stdout) if rc == 0 else None
+        return found.group(1) if found else ""
+    return ""
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -452,6 +513,11 @@ def main():
                 prefix=dict(type="path", required=True),
                 bin_dir=dict(type="path", required=True),
             )),
+            etcd_version=dict(type="dict", options=dict(
+                binary=dict(type="path", required=True),
+                unit=dict(type="str", required=True),
+                record=dict(type="path", required=True),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -465,7 +531,7 @@ def main():
                 truncated.append(path)
     except OSError as exc:
         module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
-    systemctl = module.get_bin_path("systemctl") if p["units"] else None
+    systemctl = module.get_bin_path("systemctl") if p["units"] or p["etcd_version"] else None
     result = dict(
         changed=False,
         paths=paths,
@@ -481,6 +547,9 @@ def main():
             result["pki"] = pki_info(p["pki"]["dir"], p["pki"]["sans"])
         if p["releases"]:
             result["releases"] = releases_info(p["releases"]["prefix"], p["releases"]["bin_dir"])
+        if p["etcd_version"]:
+            v = p["etcd_version"]
+            result["etcd_version"] = running_version(module, systemctl, v["binary"], v["unit"], v["record"])
     except OSError as exc:
         module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
     module.exit_json(**result)

@@ -5,6 +5,7 @@ import grp
 import hashlib
 import os
 import pwd
+import subprocess
 
 import pytest
 
@@ -96,6 +97,47 @@ def test_unit_without_a_restart_count_reads_zero():
                     "restarts": 0, "main_pid": 0, "exe": ""}
     assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0,
                                                        "main_pid": 0, "exe": ""}
+
+
+class VersionModule:
+    """run_command for running_version: systemctl is-active from a table,
+    anything else (the etcd binary) really run."""
+
+    def __init__(self, active):
+        self.active, self.calls = active, []
+
+    def run_command(self, argv):
+        self.calls.append(argv)
+        if argv[1] == "is-active":
+            return (0 if self.active else 3), "", ""
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+
+def test_running_version_prefers_what_the_active_unit_started(tmp_path):
+    """SAFETY-14, SAFETY-23: while the unit is active, the release its start
+    recorded (an interrupted upgrade can leave the link newer); otherwise the
+    binary's own --version; nothing when neither is there."""
+    binary = tmp_path / "etcd"
+    binary.write_text("#!/bin/sh\necho 'etcd Version: 3.6.16'\necho 'Git SHA: abc'\n")
+    binary.chmod(0o755)
+    record = tmp_path / "loaded.version"
+    record.write_text("etcd Version: 3.5.21\nGit SHA: def\n")
+    running = VersionModule(active=True)
+    assert ni.running_version(running, "/bin/systemctl", str(binary), "etcd.service", str(record)) == "3.5.21"
+    assert running.calls == [["/bin/systemctl", "is-active", "--quiet", "etcd.service"]]
+    stopped = VersionModule(active=False)
+    assert ni.running_version(stopped, "/bin/systemctl", str(binary), "etcd.service", str(record)) == "3.6.16"
+    # An empty record (a start that wrote nothing) or none: the binary.
+    record.write_text("")
+    assert ni.running_version(running, "/bin/systemctl", str(binary), "etcd.service", str(record)) == "3.6.16"
+    assert ni.running_version(running, None, str(binary), "etcd.service", str(tmp_path / "none")) == "3.6.16"
+    # A binary that prints no version, a file that is not executable, no binary.
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    assert ni.running_version(stopped, "/bin/systemctl", str(binary), "etcd.service", str(record)) == ""
+    binary.chmod(0o644)
+    assert ni.running_version(stopped, "/bin/systemctl", str(binary), "etcd.service", str(record)) == ""
+    assert ni.running_version(stopped, "/bin/systemctl", str(tmp_path / "gone"), "etcd.service", str(record)) == ""
 
 
 def test_releases_versions_staging_and_links(tmp_path):
