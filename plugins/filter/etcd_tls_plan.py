@@ -120,8 +120,8 @@ from ansible.errors import AnsibleFilterError
 x509 = serialization = NameOID = None
 
 
-def _load_cryptography():
-    """Import cryptography once per process; False when it is missing."""
+def _require_cryptography():
+    """Import cryptography once per process; one clear error when it is missing."""
     global x509, serialization, NameOID  # pylint: disable=global-statement
     if x509 is None:
         try:
@@ -129,9 +129,8 @@ def _load_cryptography():
             from cryptography.hazmat.primitives import serialization as _serialization
             from cryptography.x509.oid import NameOID as _NameOID
         except ImportError:
-            return False
+            raise AnsibleFilterError("etcd_tls_plan needs the Python cryptography library on the controller") from None
         x509, serialization, NameOID = _x509, _serialization, _NameOID
-    return True
 
 
 KINDS = ("member", "admin", "client")
@@ -162,8 +161,7 @@ def _san(name):
 
 def cert_facts(pem):
     """The parts of a certificate the plan compares."""
-    if not _load_cryptography():
-        raise AnsibleFilterError("etcd_tls_plan needs the Python cryptography library on the controller")
+    _require_cryptography()
     cert = x509.load_pem_x509_certificate(pem.encode("ascii") if isinstance(pem, str) else pem)
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     san = _extension(cert, x509.SubjectAlternativeName)
@@ -225,8 +223,7 @@ def _reasons(kind, crt, key, key_state, profile, want_sans, ca, renew_days, now)
 
 
 def etcd_tls_plan(pki, profiles, owner, group, modes, ca_pem="", trust_pem="", renew_days=30, force=False, now=None):
-    if not _load_cryptography():
-        raise AnsibleFilterError("etcd_tls_plan needs the Python cryptography library on the controller")
+    _require_cryptography()
     if not isinstance(pki, dict) or "files" not in pki:
         raise AnsibleFilterError("etcd_tls_plan takes the pki result of quorum.etcd.etcd_node_info, got %r" % (pki,))
     unknown = sorted(set(profiles) - set(KINDS))
