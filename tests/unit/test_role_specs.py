@@ -39,14 +39,18 @@ def test_defaults_and_argument_specs_agree(role):
         elif "choices" in spec:
             assert value in spec["choices"], f"{name}: default {value!r} is not one of its choices"
     assert specs["preflight"].get("options") == options, "preflight does not share the main options"
-    # Other entry points (tasks_from of the playbooks) take either the main
-    # options or inputs of their own, passed with the include; each input is
-    # prefixed, typed and described, and none reuses a main option's name.
+    # Other entry points (tasks_from of the playbooks) take the main options
+    # (an anchor: a part of what main does), inputs of their own passed with
+    # the include, or both; each own input is prefixed, typed and described,
+    # and none redefines a main option.
     for entry, body in specs.items():
         if entry in ("main", "preflight") or body.get("options") == options:
-            continue  # the main options (an anchor): a part of what main does
+            continue
         assert body.get("short_description") and body.get("description"), f"entry point {entry} is not described"
-        for name, spec in (body.get("options") or {}).items():
+        own = dict(body.get("options") or {})
+        if all(own.get(name) == spec for name, spec in options.items()):
+            own = {name: spec for name, spec in own.items() if name not in options}
+        for name, spec in own.items():
             assert name.startswith(role.name + "_"), f"{entry}: {name} lacks the role prefix"
             assert spec.get("description") and spec.get("type"), f"{entry}: {name} has no description or type"
             assert name not in options, f"{entry}: {name} is also a main option"
