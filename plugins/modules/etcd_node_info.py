@@ -119,6 +119,44 @@ options:
         description: The file the unit writes at each start with the output of C(etcd --version).
         type: path
         required: true
+  firewall:
+    description:
+      - What the etcd_firewall role compares before it writes, read with each firewall's own tools when they are
+        installed. firewalld (running or not, and the rich rules of O(firewall.zone), runtime and permanent), ufw
+        (active or not, and the rules in C(/etc/ufw/user.rules) and C(user6.rules)), nftables (the C(nft)
+        command, whether the table O(firewall.nft_table) is loaded, the drop-in directory, the table file's
+        checksum, mode and owner, whether O(firewall.nft_conf) includes it, whether C(nftables.service) is
+        enabled) and the addresses this host resolves for the member names in O(firewall.names).
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      zone:
+        description: The firewalld zone whose rich rules are read.
+        type: str
+        default: public
+      nft_table:
+        description: The name of the collection's nftables table (family C(inet)).
+        type: str
+        default: quorum_etcd
+      nft_dir:
+        description: The drop-in directory of the nftables configuration.
+        type: path
+        default: /etc/nftables.d
+      nft_file:
+        description: The file that holds the table.
+        type: path
+        default: /etc/nftables.d/quorum-etcd.nft
+      nft_conf:
+        description: The nftables configuration that includes O(firewall.nft_file) at boot.
+        type: path
+        default: /etc/nftables.conf
+      names:
+        description:
+          - Member addresses; each that is not an IP address is resolved as this host resolves it (all its IPv4
+            and IPv6 addresses, as C(getent ahosts) lists them).
+        type: list
+        elements: str
+        default: []
 '''
 
 EXAMPLES = r'''
@@ -258,17 +296,54 @@ releases:
         - For each of C(etcd), C(etcdctl), C(etcdutl) present in O(releases.bin_dir), what its link points at;
           an empty string for a file that is not a link.
       type: dict
+    prefix_path:
+      description: O(releases.prefix) as given, so a caller handed this result can tell which prefix was read.
+      type: str
+    bin_dir_path:
+      description: O(releases.bin_dir) as given.
+      type: str
   sample:
     versions: {v3.6.16: [etcd, etcdctl, etcdutl]}
     staging: []
     bin_dir: true
     links: {etcd: /opt/etcd/v3.6.16/etcd, etcdctl: /opt/etcd/v3.6.16/etcdctl, etcdutl: /opt/etcd/v3.6.16/etcdutl}
+    prefix_path: /opt/etcd
+    bin_dir_path: /usr/local/bin
 etcd_version:
   description:
     - The release (C(3.6.16)) O(etcd_version) found, or an empty string when no etcd runs and none is installed.
   returned: when O(etcd_version) is set
   type: str
   sample: "3.6.16"
+firewall:
+  description:
+    - What O(firewall) found. C(firewalld) is C(running), C(stopped) or C(absent); C(ufw) is C(active),
+      C(inactive) or C(absent); C(nft), C(nft_table), C(nft_dir) and C(nft_include) are C(present) or C(absent).
+    - C(nft_file) is the table file's SHA-1, mode (octal, as C(stat -c %a) prints it), owner and group separated by
+      spaces, or C(absent); C(nft_service) is what C(systemctl is-enabled nftables.service) prints.
+    - C(rich) and C(rich_permanent) are the zone's rich rules (runtime and permanent) when firewalld runs;
+      C(ufw_rules) the rule tuples of ufw's rules files when ufw is installed.
+    - C(resolved) maps each name of O(firewall.names) to its addresses, sorted; C(unresolved) lists the names
+      without any; C(asked) repeats the zone and the nftables paths, so a caller handed this result can tell
+      whether it was read for its own settings.
+  returned: when O(firewall) is set
+  type: dict
+  sample:
+    firewalld: absent
+    rich: []
+    rich_permanent: []
+    ufw: absent
+    ufw_rules: []
+    nft: present
+    nft_table: present
+    nft_dir: present
+    nft_file: 0b1c9d6a2f0e4c33b8a1d1c0f0e9d8c7b6a5f4e3 644 root root
+    nft_include: present
+    nft_service: enabled
+    resolved: {etcd1.example.internal: [10.0.0.11]}
+    unresolved: []
+    asked: {zone: public, nft_table: quorum_etcd, nft_dir: /etc/nftables.d, nft_file: /etc/nftables.d/quorum-etcd.nft,
+            nft_conf: /etc/nftables.conf}
 '''
 
 import grp
@@ -277,6 +352,7 @@ import ipaddress
 import os
 import pwd
 import re
+import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -471,7 +547,8 @@ def releases_info(prefix, bin_dir):
             links[binary] = os.readlink(path)
         elif os.path.lexists(path):
             links[binary] = ""
-    return {"versions": versions, "staging": staging, "bin_dir": os.path.isdir(bin_dir), "links": links}
+    return {"versions": versions, "staging": staging, "bin_dir": os.path.isdir(bin_dir), "links": links,
+            "prefix_path": prefix, "bin_dir_path": bin_dir}
 
 
 VERSION = re.compile(r"etcd Version: (\d+\.\d+\.\d+)")
@@ -496,6 +573,87 @@ def running_version(module, systemctl, binary, unit, record):
     return ""
 
 
+UFW_RULES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+
+
+def _lines(text):
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def resolve(name):
+    """Every address this host resolves ``name`` to (getent ahosts: IPv4
+    and IPv6), sorted as text; [] when it resolves to none."""
+    try:
+        found = socket.getaddrinfo(name, None)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted(set(entry[4][0] for entry in found))
+
+
+def is_ip(value):
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def firewall_info(run, which, spec, ufw_rules=UFW_RULES):
+    """What etcd_firewall compares (see the option's documentation).
+    ``run(argv)`` returns (rc, stdout, stderr); ``which(name)`` a command's
+    path or None."""
+    out = {"rich": [], "rich_permanent": [], "ufw_rules": []}
+    firewall_cmd = which("firewall-cmd")
+    if not firewall_cmd:
+        out["firewalld"] = "absent"
+    elif run([firewall_cmd, "--state"])[0] != 0:
+        out["firewalld"] = "stopped"
+    else:
+        out["firewalld"] = "running"
+        for key, extra in (("rich", []), ("rich_permanent", ["--permanent"])):
+            rc, stdout, _err = run([firewall_cmd] + extra + ["--zone=" + spec["zone"], "--list-rich-rules"])
+            out[key] = _lines(stdout) if rc == 0 else []
+    ufw = which("ufw")
+    if not ufw:
+        out["ufw"] = "absent"
+    else:
+        out["ufw"] = "active" if "Status: active" in run([ufw, "status"])[1] else "inactive"
+        for path in ufw_rules:
+            try:
+                with open(path) as fh:
+                    out["ufw_rules"] += [line[len("### tuple ### "):].rstrip("\n") for line in fh
+                                         if line.startswith("### tuple ### ")]
+            except (OSError, UnicodeDecodeError):
+                pass
+    nft = which("nft")
+    out["nft"] = "present" if nft else "absent"
+    out["nft_table"] = "present" if nft and run([nft, "list", "table", "inet", spec["nft_table"]])[0] == 0 else "absent"
+    out["nft_dir"] = "present" if os.path.isdir(spec["nft_dir"]) else "absent"
+    if os.path.isfile(spec["nft_file"]):
+        st = os.stat(spec["nft_file"])
+        with open(spec["nft_file"], "rb") as fh:
+            digest = hashlib.sha1(fh.read()).hexdigest()
+        out["nft_file"] = "%s %o %s %s" % (digest, stat.S_IMODE(st.st_mode), _name(pwd.getpwuid, st.st_uid),
+                                           _name(grp.getgrgid, st.st_gid))
+    else:
+        out["nft_file"] = "absent"
+    include = 'include "%s"' % spec["nft_file"]
+    try:
+        with open(spec["nft_conf"]) as fh:
+            out["nft_include"] = "present" if any(line.rstrip("\n") == include for line in fh) else "absent"
+    except (OSError, UnicodeDecodeError):
+        out["nft_include"] = "absent"
+    systemctl = which("systemctl")
+    enabled = run([systemctl, "is-enabled", "nftables.service"])[1] if systemctl else ""
+    out["nft_service"] = (_lines(enabled) or [""])[0].strip()
+    names = [name for name in dict.fromkeys(spec["names"]) if not is_ip(name)]
+    out["resolved"] = dict((name, resolve(name)) for name in names)
+    out["unresolved"] = [name for name in names if not out["resolved"][name]]
+    out["resolved"] = dict((name, ips) for name, ips in out["resolved"].items() if ips)
+    out["asked"] = dict((key, spec[key]) for key in ("zone", "nft_table", "nft_dir", "nft_file", "nft_conf"))
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -517,6 +675,14 @@ def main():
                 binary=dict(type="path", required=True),
                 unit=dict(type="str", required=True),
                 record=dict(type="path", required=True),
+            )),
+            firewall=dict(type="dict", options=dict(
+                zone=dict(type="str", default="public"),
+                nft_table=dict(type="str", default="quorum_etcd"),
+                nft_dir=dict(type="path", default="/etc/nftables.d"),
+                nft_file=dict(type="path", default="/etc/nftables.d/quorum-etcd.nft"),
+                nft_conf=dict(type="path", default="/etc/nftables.conf"),
+                names=dict(type="list", elements="str", default=[]),
             )),
         ),
         supports_check_mode=True,
@@ -550,6 +716,8 @@ def main():
         if p["etcd_version"]:
             v = p["etcd_version"]
             result["etcd_version"] = running_version(module, systemctl, v["binary"], v["unit"], v["record"])
+        if p["firewall"]:
+            result["firewall"] = firewall_info(module.run_command, module.get_bin_path, p["firewall"])
     except OSError as exc:
         module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
     module.exit_json(**result)

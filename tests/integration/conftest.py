@@ -48,6 +48,7 @@ _RECAP = re.compile(
 )
 _TASK = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
 _FATAL = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! =>\s*(?P<rest>.*)$")
+_STATUS = re.compile(r"^(?P<status>ok|changed|skipping|fatal): \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]")
 
 
 def pytest_configure(config):
@@ -89,6 +90,22 @@ class PlaybookRun:
 
     def __str__(self) -> str:  # what pytest shows when an assertion on the run fails
         return f"$ {' '.join(self.cmd)}\nexit {self.rc}\n{self.output}"
+
+    def statuses(self, task: str) -> dict:
+        """host -> status (ok, changed, skipping, fatal) of every run of the
+        task named ``task`` (with its role prefix, e.g. "quorum.etcd.etcd_user
+        : Read ..."); a host listed by several runs keeps every status."""
+        found: dict = {}
+        current = None
+        for line in self.output.splitlines():
+            m = _TASK.match(line)
+            if m:
+                current = m["name"]
+                continue
+            m = _STATUS.match(line)
+            if m and current == task:
+                found.setdefault(m["host"], []).append(m["status"])
+        return found
 
 
 def parse_output(output: str):

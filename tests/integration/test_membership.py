@@ -210,12 +210,27 @@ def test_interrupted_join_is_finished_by_a_rerun(lab, ansible_playbook, host_sh)
     assert cert_digests(host_sh, hosts[:3]) == lab["certs"]
 
 
+# The reads each role makes when used alone; in site.yml the one read of
+# etcd_service's read entry point stands for all of them.
+OWN_READS = ("quorum.etcd.etcd_install : Read the etcd release each member runs or has, and the installed releases",
+             "quorum.etcd.etcd_user : Read the etcd user, group and directories",
+             "quorum.etcd.etcd_firewall : Read the firewalls and the etcd rules in place",
+             "quorum.etcd.etcd_tls : Read the certificates and keys in the PKI dir",
+             "quorum.etcd.etcd_service : Read each member's state")
+ONE_READ = "quorum.etcd.etcd_service : Read this member's data, configuration, unit, service, releases, user and PKI dir"
+
+
 def test_site_rerun_changes_nothing(lab, ansible_playbook, host_sh):
     hosts = lab["hosts"]
     before = snapshots(lab)
     run = ansible_playbook(lab["inventory"]("five", hosts))
     assert run.rc == 0, run
     assert all(r["changed"] == 0 for r in run.recap.values()), run
+    # One read per member (issue 13): the read entry point runs once on each
+    # host, and every role's own read of the same things is skipped.
+    assert run.statuses(ONE_READ) == {host: ["ok"] for host in hosts}, run
+    for task in OWN_READS:
+        assert run.statuses(task) == {host: ["skipping"] for host in hosts}, (task, run)
     assert snapshots(lab) == before  # nothing joins, so no snapshot is taken
     assert_voting_cluster(host_sh, hosts, lab["cluster_id"])
 

@@ -49,7 +49,14 @@ def _include_calls(node):
     if isinstance(node, dict):
         for key, value in node.items():
             if key.split(".")[-1] in ("include_role", "import_role") and isinstance(value, dict):
-                if "tasks_from" in value:
+                if "{{" in str(value.get("name", "")) and isinstance(node.get("loop"), list):
+                    # A loop over roles (one entry point), or of steps that each name
+                    # their role and entry point (playbooks/site.yml's checks).
+                    for step in node["loop"]:
+                        role, tasks_from = ((step["role"], step["tasks_from"]) if isinstance(step, dict)
+                                            else (step, value.get("tasks_from", "main")))
+                        yield str(role).rsplit(".", maxsplit=1)[-1], str(tasks_from)
+                elif "tasks_from" in value:
                     yield str(value["name"]).rsplit(".", maxsplit=1)[-1], str(value["tasks_from"])
             yield from _include_calls(value)
     elif isinstance(node, list):

@@ -159,9 +159,13 @@ def test_releases_versions_staging_and_links(tmp_path):
         "staging": [".etcd-install-v3.7.3-abc"],
         "bin_dir": True,
         "links": {"etcd": str(full / "etcd"), "etcdctl": ""},
+        # the paths read: a role handed this result checks they are its own
+        "prefix_path": str(prefix),
+        "bin_dir_path": str(bin_dir),
     }
-    assert ni.releases_info(str(tmp_path / "none"), str(tmp_path / "none")) == {
-        "versions": {}, "staging": [], "bin_dir": False, "links": {}}
+    none = str(tmp_path / "none")
+    assert ni.releases_info(none, none) == {
+        "versions": {}, "staging": [], "bin_dir": False, "links": {}, "prefix_path": none, "bin_dir_path": none}
 
 
 @pytest.mark.parametrize("given, canonical", [
@@ -185,3 +189,109 @@ def test_pki_files_absent_unreadable_and_private_key_stays_private(tmp_path):
     assert info["files"]["member.key"]["error"] == "not an unencrypted PEM private key"
     assert info["files"]["admin.crt"] is None and info["files"]["client.key"] is None
     assert not ni.pki_info(str(tmp_path / "none"), [])["pki_dir"]
+
+
+# --- firewall: what etcd_firewall compares (one read instead of a shell probe)
+
+def _firewall_spec(tmp_path, **over):
+    spec = {"zone": "public", "nft_table": "quorum_etcd", "nft_dir": str(tmp_path / "nftables.d"),
+            "nft_file": str(tmp_path / "nftables.d" / "quorum-etcd.nft"), "nft_conf": str(tmp_path / "nftables.conf"),
+            "names": []}
+    spec.update(over)
+    return spec
+
+
+class FakeTools:
+    """The commands a host has, and what each answers: argv tuple -> (rc, out)."""
+
+    def __init__(self, present, answers):
+        self.present, self.answers, self.calls = set(present), answers, []
+
+    def which(self, name):
+        return "/usr/sbin/" + name if name in self.present else None
+
+    def run(self, argv):
+        self.calls.append(tuple(argv))
+        rc, out = self.answers.get(tuple(argv), (1, ""))
+        return rc, out, ""
+
+
+def test_firewall_nothing_installed(tmp_path):
+    tools = FakeTools([], {})
+    info = ni.firewall_info(tools.run, tools.which, _firewall_spec(tmp_path))
+    assert info["firewalld"] == "absent" and info["ufw"] == "absent"
+    assert info["nft"] == "absent" and info["nft_table"] == "absent"
+    assert info["nft_dir"] == "absent" and info["nft_file"] == "absent" and info["nft_include"] == "absent"
+    assert info["nft_service"] == "" and info["rich"] == [] and info["ufw_rules"] == []
+    assert tools.calls == []  # no command that is not there is run
+
+
+def test_firewall_nftables_table_file_include_and_service(tmp_path):
+    spec = _firewall_spec(tmp_path)
+    os.makedirs(spec["nft_dir"])
+    with open(spec["nft_file"], "w") as fh:
+        fh.write("table inet quorum_etcd {}\n")
+    os.chmod(spec["nft_file"], 0o644)
+    with open(spec["nft_conf"], "w") as fh:
+        fh.write('#!/usr/sbin/nft -f\ninclude "%s"\n' % spec["nft_file"])
+    tools = FakeTools(["nft", "systemctl"], {
+        ("/usr/sbin/nft", "list", "table", "inet", "quorum_etcd"): (0, "table inet quorum_etcd {}\n"),
+        ("/usr/sbin/systemctl", "is-enabled", "nftables.service"): (0, "enabled\n"),
+    })
+    info = ni.firewall_info(tools.run, tools.which, spec)
+    digest = hashlib.sha1(b"table inet quorum_etcd {}\n").hexdigest()
+    owner, group = pwd.getpwuid(os.getuid())[0], grp.getgrgid(os.getgid())[0]
+    assert info["nft"] == "present" and info["nft_table"] == "present" and info["nft_dir"] == "present"
+    # "sha1 mode owner group", the form etcd_firewall compares with what it would write
+    assert info["nft_file"] == "%s 644 %s %s" % (digest, owner, group)
+    assert info["nft_include"] == "present" and info["nft_service"] == "enabled"
+    assert info["asked"] == {key: spec[key] for key in ("zone", "nft_table", "nft_dir", "nft_file", "nft_conf")}
+
+
+def test_firewall_include_must_be_the_whole_line_and_table_may_be_missing(tmp_path):
+    spec = _firewall_spec(tmp_path)
+    with open(spec["nft_conf"], "w") as fh:
+        fh.write('# include "%s"\n' % spec["nft_file"])
+    tools = FakeTools(["nft", "systemctl"], {
+        ("/usr/sbin/systemctl", "is-enabled", "nftables.service"): (1, "disabled\n")})
+    info = ni.firewall_info(tools.run, tools.which, spec)
+    assert info["nft"] == "present" and info["nft_table"] == "absent"  # nft list table failed
+    assert info["nft_include"] == "absent" and info["nft_service"] == "disabled"
+
+
+def test_firewall_firewalld_rich_rules_of_the_zone(tmp_path):
+    rule = 'rule priority="-1" family="ipv4" port port="2379" protocol="tcp" drop'
+    tools = FakeTools(["firewall-cmd"], {
+        ("/usr/sbin/firewall-cmd", "--state"): (0, "running\n"),
+        ("/usr/sbin/firewall-cmd", "--zone=internal", "--list-rich-rules"): (0, rule + "\n"),
+        ("/usr/sbin/firewall-cmd", "--permanent", "--zone=internal", "--list-rich-rules"): (0, "\n"),
+    })
+    info = ni.firewall_info(tools.run, tools.which, _firewall_spec(tmp_path, zone="internal"))
+    assert info["firewalld"] == "running" and info["rich"] == [rule] and info["rich_permanent"] == []
+    stopped = FakeTools(["firewall-cmd"], {("/usr/sbin/firewall-cmd", "--state"): (252, "not running\n")})
+    info = ni.firewall_info(stopped.run, stopped.which, _firewall_spec(tmp_path))
+    assert info["firewalld"] == "stopped" and info["rich"] == []
+    assert len(stopped.calls) == 1  # no rule listing from a stopped firewalld
+
+
+def test_firewall_ufw_state_and_rule_tuples(tmp_path):
+    rules = tmp_path / "user.rules"
+    rules.write_text("*filter\n### tuple ### allow tcp 2380 0.0.0.0/0 any 10.0.0.2 in comment=71756f72756d2d65746364\n"
+                     "-A ufw-user-input -p tcp --dport 2380 -s 10.0.0.2 -j ACCEPT\n")
+    tools = FakeTools(["ufw"], {("/usr/sbin/ufw", "status"): (0, "Status: active\n\nTo Action From\n")})
+    info = ni.firewall_info(tools.run, tools.which, _firewall_spec(tmp_path),
+                            ufw_rules=(str(rules), str(tmp_path / "user6.rules")))  # the second is missing
+    assert info["ufw"] == "active"
+    assert info["ufw_rules"] == ["allow tcp 2380 0.0.0.0/0 any 10.0.0.2 in comment=71756f72756d2d65746364"]
+    inactive = FakeTools(["ufw"], {("/usr/sbin/ufw", "status"): (0, "Status: inactive\n")})
+    assert ni.firewall_info(inactive.run, inactive.which, _firewall_spec(tmp_path), ufw_rules=())["ufw"] == "inactive"
+
+
+def test_firewall_names_resolved_addresses_skipped(tmp_path):
+    spec = _firewall_spec(tmp_path, names=["10.0.0.1", "fd00::1", "[fd00::2]", "localhost", "no-such-host.invalid",
+                                           "localhost"])
+    info = ni.firewall_info(FakeTools([], {}).run, FakeTools([], {}).which, spec)
+    assert set(info["resolved"]) == {"localhost"}  # addresses are not names; each name once
+    assert "127.0.0.1" in info["resolved"]["localhost"]
+    assert info["resolved"]["localhost"] == sorted(set(info["resolved"]["localhost"]))
+    assert info["unresolved"] == ["no-such-host.invalid"]
