@@ -161,8 +161,11 @@ def _write_archive(path: str, version: str, binaries: dict) -> None:
         info = tarfile.TarInfo(f"{top}/README.md")
         info.size, info.mode, info.mtime = len(readme), 0o644, 1600000000
         tf.addfile(info, io.BytesIO(readme))
+    # Level 6, gzip's own default (what `tar czf` gives, as upstream's
+    # archives): Python's default 9 took 11.9 CPU-seconds per release for a
+    # file 0.3 % smaller than level 6's 3.4 s, five releases in the set-up.
     with open(path + ".tmp", "wb") as fh:
-        with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
+        with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz:
             gz.write(raw.getvalue())
     os.replace(path + ".tmp", path)
 
