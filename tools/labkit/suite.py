@@ -6,7 +6,6 @@ workers, longest first, each stage reported, one closing line
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import os
 import shutil
 import subprocess
@@ -54,6 +53,7 @@ class Stage:
         # order); group: stages that share container names never overlap.
         self.est, self.group = est, group or name
         self.passed, self.secs, self.rc = None, 0.0, None
+        self.needs_lab = name.split("@")[0] not in STATIC
         self.log = os.path.join(LAB, "test-logs", f"{name.replace('@', '-')}.log")
 
     def env(self) -> dict:
@@ -68,6 +68,14 @@ class Stage:
         out.write(f"$ {' '.join(cmd)}  (in {cwd}, ansible-core {self.core})\n")
         out.flush()
         return _run_stamped(cmd, self.env(), cwd, out, start)
+
+    def fail_without_running(self, reason: str) -> None:
+        os.makedirs(os.path.dirname(self.log), exist_ok=True)
+        with open(self.log, "w") as out:
+            out.write(f"lab: stage not run: {reason}\n")
+        self.rc, self.passed = -1, False
+        with PRINT_LOCK:
+            print(f"=== {self.name}: FAILED (not run: {reason})", flush=True)
 
     def run(self) -> None:
         start = time.monotonic()
@@ -186,18 +194,27 @@ def build_stages():
     return stages
 
 
-def run_queue(stages, jobs: int) -> None:
+def run_queue(stages, jobs: int, lab=None) -> None:
     """Run the stages on ``jobs`` workers, longest first (a classic way to
-    finish a batch early), skipping over a stage whose group is running."""
+    finish a batch early), skipping over a stage whose group is running.
+
+    ``lab``: a LabSetUp still under way. Stages that need no lab (STATIC)
+    run meanwhile; the others wait for it and, when it failed, end as failed
+    with its error instead of running."""
     pending = sorted(stages, key=lambda st: -st.est)
     running = set()
     cond = threading.Condition()
+    if lab is not None:
+        lab.on_done(lambda: _notify(cond))
+
+    def ready(stage):
+        return stage.group not in running and (lab is None or lab.done or not stage.needs_lab)
 
     def worker():
         while True:
             with cond:
                 while True:
-                    stage = next((st for st in pending if st.group not in running), None)
+                    stage = next((st for st in pending if ready(st)), None)
                     if stage or not pending:
                         break
                     cond.wait()
@@ -206,7 +223,10 @@ def run_queue(stages, jobs: int) -> None:
                 pending.remove(stage)
                 running.add(stage.group)
             try:
-                stage.run()
+                if stage.needs_lab and lab is not None and lab.error:
+                    stage.fail_without_running(f"the lab set-up failed: {lab.error}")
+                else:
+                    stage.run()
             finally:
                 with cond:
                     running.discard(stage.group)
@@ -221,6 +241,54 @@ def run_queue(stages, jobs: int) -> None:
             thread.join()
     except KeyboardInterrupt:
         print("\nlab: interrupted; stages still running are cut short", flush=True)
+
+
+def _notify(cond) -> None:
+    with cond:
+        cond.notify_all()
+
+
+class LabSetUp:
+    """prepare.setup() (Docker engine, node image, network, etcd mirror) on a
+    thread of its own, so the static stages run while it builds: on a new
+    machine it builds four etcd releases with Go and the node image."""
+
+    def __init__(self):
+        self.done, self.error, self.secs = False, None, 0.0
+        self._callbacks, self._lock = [], threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "LabSetUp":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        try:
+            setup()
+        except (Exception, SystemExit) as exc:  # pylint: disable=broad-exception-caught
+            self.error = str(exc) or repr(exc)
+            with PRINT_LOCK:
+                print(f"=== lab set-up FAILED: {self.error}", flush=True)
+        self.secs = time.monotonic() - start
+        with self._lock:
+            self.done = True
+            callbacks = list(self._callbacks)
+        with PRINT_LOCK:
+            if not self.error:
+                print(f"=== lab set-up: ready in {self.secs:.0f} s", flush=True)
+        for callback in callbacks:
+            callback()
+
+    def on_done(self, callback) -> None:
+        with self._lock:
+            if not self.done:
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def wait(self) -> None:
+        self._thread.join()
 
 
 def _python_of(core: str):
@@ -251,35 +319,41 @@ def _select(stages, only):
 def cmd_test(args) -> None:
     only = set(args.only or [])
     began = float(os.environ.get("LAB_STARTED", time.time()))
-    # The matrix venvs and the lab (Docker engine, node image, network, etcd
-    # mirror) are independent: made side by side, mostly waiting on the
-    # network. Static stages alone (lint, unit, sanity) need no lab.
+    # The matrix venvs first, side by side (mostly waiting on the network).
+    # Then the lab (Docker engine, node image, network, etcd mirror) is made
+    # on a thread of its own while the static stages (lint, unit, sanity,
+    # docs, publishing), which need no lab, already run.
     needs_lab = not only or any(name.split("@")[0] not in STATIC for name in only)
-    jobs = [functools.partial(build_venv, core) for core, _req, _pythons in MATRIX]
-    if needs_lab:
-        jobs.append(setup)
-    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
-        for future in [pool.submit(job) for job in jobs]:
+    with concurrent.futures.ThreadPoolExecutor(len(MATRIX)) as pool:
+        for future in [pool.submit(build_venv, core) for core, _req, _pythons in MATRIX]:
             future.result()  # re-raises a failed step's SystemExit here
+    venvs_ready = time.time()
     collections_path()  # made once, before the workers start
+    lab = LabSetUp().start() if needs_lab else None
     stages = build_stages()
     if only:
         stages = _select(stages, only)
-    print(f"{len(stages)} stages on {args.jobs} workers, longest first: "
+    print(f"{len(stages)} stages on {args.jobs} workers, longest first"
+          f"{' (those that need no lab while the lab is set up)' if lab else ''}: "
           f"{', '.join(st.name for st in sorted(stages, key=lambda st: -st.est))}", flush=True)
     start = time.time()
-    run_queue(stages, args.jobs)
+    run_queue(stages, args.jobs, lab)
+    if lab is not None:
+        lab.wait()  # a run of static stages only still reports its set-up
     end = time.time()
     print("\n=== summary (stage, ansible-core, result, seconds)")
     for st in stages:
         result = "not run" if st.passed is None else "passed" if st.passed else "FAILED"
         print(f"  {st.name:<34} {st.core:<6} {result:<7} {st.secs:6.0f} s")
-    print(f"  {'set-up (venvs, engine, image, mirror)':<49} {start - began:6.0f} s")
+    print(f"  {'set-up: venvs':<49} {venvs_ready - began:6.0f} s")
+    if lab is not None:
+        print(f"  {'set-up: lab (engine, image, mirror), beside stages':<49} {lab.secs:6.0f} s"
+              f"{'  FAILED' if lab.error else ''}")
     print(f"  {'stages, wall clock':<49} {end - start:6.0f} s")
     print(f"  {'total':<49} {end - began:6.0f} s")
     failed = sum(1 for st in stages if not st.passed)
     print(f"stages: {len(stages) - failed} passed, {failed} failed")
-    sys.exit(1 if failed or not stages else 0)
+    sys.exit(1 if failed or not stages or (lab is not None and lab.error) else 0)
 
 
 def register(sub) -> None:

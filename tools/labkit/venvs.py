@@ -113,7 +113,8 @@ def build_venv(core: str) -> str:
         # ansible package's collections are most of them) was about 30 of
         # the 45 CPU-seconds of an install from pip's cache; Python compiles
         # the modules a run imports on first use instead (measured: 45 s ->
-        # 16.5 s for requirements.txt).
+        # 16.5 s for requirements.txt); they are cached as they are
+        # imported, under .lab/pycache (bytecode_env).
         run([py, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
              "-r", os.path.join(ROOT, requirements)])
         with open(stamp, "w") as fh:
@@ -164,9 +165,23 @@ def ensure_ansible_test_pip(venv: str) -> None:
             os.replace(tmp, target)
 
 
+def bytecode_env(env) -> None:
+    """Let every Python process of the lab keep its compiled modules, under
+    .lab/pycache: ansible-playbook, each of its forked workers, Molecule,
+    pytest and the linters would otherwise compile ansible-core and the
+    plugins they load from source at each start. The venvs are installed
+    without pip's byte-compiling (see build_venv) and a machine may set
+    PYTHONDONTWRITEBYTECODE (these do), so without this nothing is ever
+    cached (measured on a converged 3-member re-run: 17.2 to 20.3 CPU-s of
+    controller with no bytecode, 13.6 to 14.3 with it)."""
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(LAB, "pycache")
+
+
 def ensure_venv(script: str) -> None:
     """Create .venv (ansible-core NEWEST) and re-exec ``script`` (the
     command's own file) inside it."""
+    bytecode_env(os.environ)
     build_venv(NEWEST)
     if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
         py = os.path.join(VENV, "bin", "python")
@@ -175,6 +190,7 @@ def ensure_venv(script: str) -> None:
 
 def venv_env() -> dict:
     env = dict(os.environ)
+    bytecode_env(env)
     env["PATH"] = os.path.join(VENV, "bin") + os.pathsep + env.get("PATH", "")
     env["VIRTUAL_ENV"] = VENV
     env["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
