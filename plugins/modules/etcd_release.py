@@ -22,7 +22,10 @@ description:
     not touched; the etcd_install role points them afterwards.
   - When C(<prefix>/v<version>) already holds etcd and etcdctl, nothing is fetched and nothing changes.
     Any other content there is refused, since this module only ever creates that directory in one rename.
-  - One remote call where a chain of tempfile, get_url, stat, unarchive and command tasks made seven.
+  - The expected SHA-256 is given (O(checksum)) or read by the node from the release's checksum list
+    (O(checksum_url), only when the release must be installed), as M(ansible.builtin.get_url) does with
+    a checksum URL.
+  - One remote call where a chain of uri, tempfile, get_url, stat, unarchive and command tasks made eight.
     Uses only the Python standard library and Ansible's own URL helpers.
 author:
   - quorum.etcd maintainers (@quorum)
@@ -55,11 +58,22 @@ options:
     description: Path of the archive on the managed node (for example one copied from the controller). It is not removed.
     type: path
   checksum:
-    description: The expected SHA-256 of the archive, 64 hexadecimal digits.
+    description:
+      - The expected SHA-256 of the archive, 64 hexadecimal digits.
+      - Exactly one of O(checksum) and O(checksum_url) is given.
     type: str
-    required: true
+  checksum_url:
+    description:
+      - HTTP(S) address of a checksum list in C(sha256sum) format (the release's C(SHA256SUMS)), fetched on the
+        node only when the release must be installed. The line for the archive's file name (the last part of
+        O(url)) gives the expected SHA-256; a list without that line is refused before the archive is fetched.
+      - Needs O(url).
+    type: str
+    version_added: "0.4.0"
   checksum_from:
-    description: Where O(checksum) came from, for the error message when the archive does not match.
+    description:
+      - Where O(checksum) came from, for the error message when the archive does not match.
+      - With O(checksum_url), that address is named instead.
     type: str
     default: the given checksum
   validate_certs:
@@ -80,6 +94,14 @@ EXAMPLES = r'''
     top: etcd-v3.6.16-linux-amd64
     url: https://github.com/etcd-io/etcd/releases/download/v3.6.16/etcd-v3.6.16-linux-amd64.tar.gz
     checksum: "{{ expected_sha256 }}"
+
+- name: Install etcd 3.6.16, checked against the release's own checksum list
+  quorum.etcd.etcd_release:
+    prefix: /opt/etcd
+    version: 3.6.16
+    top: etcd-v3.6.16-linux-amd64
+    url: https://github.com/etcd-io/etcd/releases/download/v3.6.16/etcd-v3.6.16-linux-amd64.tar.gz
+    checksum_url: https://github.com/etcd-io/etcd/releases/download/v3.6.16/SHA256SUMS
 '''
 
 RETURN = r'''
@@ -94,6 +116,10 @@ binaries:
   returned: always
 sha256:
   description: The SHA-256 of the fetched archive (empty when nothing was fetched).
+  type: str
+  returned: always
+checksum_from:
+  description: Where the expected SHA-256 came from (O(checksum_from), or O(checksum_url) when it was read there).
   type: str
   returned: always
 '''
@@ -168,17 +194,40 @@ def extract(archive, staging, top):
                 os.chown(dest, 0, 0)
 
 
-def install(params, open_source, check_mode=False):
+def archive_name(params):
+    """The archive's file name, as a checksum list names it."""
+    where = params["url"] or params["src"] or ""
+    return where.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def checksum_from_list(text, name, version, where):
+    """The SHA-256 that a sha256sum-format list ``text`` gives for ``name``
+    (``<64 hex> <space or *><name>`` lines), else ReleaseError (SAFETY-16)."""
+    for line in text.splitlines():
+        match = re.match(r"^([0-9A-Fa-f]{64}) [ *](.+)$", line.strip())
+        if match and match.group(2) == name:
+            return match.group(1).lower()
+    raise ReleaseError("etcd %s: %s has no SHA-256 line for %s, so the archive cannot be verified; nothing was "
+                       "downloaded or changed (SAFETY-16)." % (version, where, name))
+
+
+def install(params, open_source, check_mode=False, read_sums=None):
     """Install the release; return (changed, result dict). ``open_source``
-    returns a readable stream of the archive (the URL or the node's file)."""
+    returns a readable stream of the archive (the URL or the node's file);
+    ``read_sums`` returns the text of the checksum list at
+    ``params["checksum_url"]``, read only when the release is installed."""
     version, prefix, top = params["version"], params["prefix"], params["top"]
-    expected = params["checksum"].lower()
-    if not re.match(r"^[0-9a-f]{64}$", expected):
-        raise ReleaseError("checksum %r is not a SHA-256 (64 hexadecimal digits)" % params["checksum"])
+    expected = (params.get("checksum") or "").lower()
+    if params.get("checksum_url"):
+        if expected:
+            raise ReleaseError("give checksum or checksum_url, not both")
+    elif not re.match(r"^[0-9a-f]{64}$", expected):
+        raise ReleaseError("checksum %r is not a SHA-256 (64 hexadecimal digits)" % params.get("checksum"))
     if not re.match(r"^[A-Za-z0-9._-]+$", top) or top in (".", ".."):
         raise ReleaseError("top %r is not a plain directory name" % top)
     final = os.path.join(prefix, "v" + version)
-    result = {"path": final, "binaries": [], "sha256": ""}
+    checksum_from = params["checksum_url"] if params.get("checksum_url") else params["checksum_from"]
+    result = {"path": final, "binaries": [], "sha256": "", "checksum_from": checksum_from}
     if os.path.lexists(final):
         present = binaries_in(final) if os.path.isdir(final) and not os.path.islink(final) else []
         if "etcd" in present and "etcdctl" in present:
@@ -189,6 +238,10 @@ def install(params, open_source, check_mode=False):
             "rename, so that one is not ours: inspect it, remove it, and run again." % final)
     if check_mode:
         return True, result
+    if not expected:
+        # Read before anything is fetched or made: a list without the
+        # archive's line stops here with nothing changed.
+        expected = checksum_from_list(read_sums(), archive_name(params), version, checksum_from)
     if not os.path.isdir(prefix):
         os.makedirs(prefix, 0o755)
         os.chmod(prefix, 0o755)
@@ -210,7 +263,7 @@ def install(params, open_source, check_mode=False):
             raise ReleaseError(
                 "etcd %s: SHA-256 mismatch for %s: expected %s (from %s), got %s. Nothing was extracted; the links "
                 "and the running etcd are unchanged (SAFETY-16)."
-                % (version, params["url"] or params["src"], expected, params["checksum_from"], got))
+                % (version, params["url"] or params["src"], expected, checksum_from, got))
         extract(archive, staging, top)
         present = binaries_in(os.path.join(staging, top))
         if "etcd" not in present or "etcdctl" not in present:
@@ -232,13 +285,15 @@ def main():
             top=dict(type="str", required=True),
             url=dict(type="str"),
             src=dict(type="path"),
-            checksum=dict(type="str", required=True),
+            checksum=dict(type="str"),
+            checksum_url=dict(type="str"),
             checksum_from=dict(type="str", default="the given checksum"),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=60),
         ),
-        mutually_exclusive=[("url", "src")],
-        required_one_of=[("url", "src")],
+        mutually_exclusive=[("url", "src"), ("checksum", "checksum_url")],
+        required_one_of=[("url", "src"), ("checksum", "checksum_url")],
+        required_by={"checksum_url": "url"},
         supports_check_mode=True,
     )
     params = module.params
@@ -252,8 +307,19 @@ def main():
                                % (params["version"], params["url"], info.get("status"), info.get("msg", "")))
         return response
 
+    def read_sums():
+        response, info = fetch_url(module, params["checksum_url"], timeout=params["timeout"])
+        if response is None or info.get("status") != 200:
+            raise ReleaseError("etcd %s: reading the checksum list %s failed: HTTP %s %s. Nothing was downloaded or "
+                               "changed." % (params["version"], params["checksum_url"], info.get("status"),
+                                             info.get("msg", "")))
+        try:
+            return response.read().decode("utf-8", "replace")
+        finally:
+            response.close()
+
     try:
-        changed, result = install(params, open_source, module.check_mode)
+        changed, result = install(params, open_source, module.check_mode, read_sums)
     except (ReleaseError, OSError, IOError, tarfile.TarError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)

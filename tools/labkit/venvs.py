@@ -126,22 +126,41 @@ def build_venv(core: str) -> str:
 # ansible-test bootstraps pip in each of its sanity venvs with a get-pip.py
 # that it downloads from its own CI host (not a package registry, so not
 # reachable here) unless ~/.ansible/test/cache/get_pip_<version>.py exists.
-# Ours installs the same pip from the configured index instead. ensurepip
-# runs in a subprocess: in-process it sets PIP_CONFIG_FILE=/dev/null, which
-# would drop the machine's pip configuration (its index and CA bundle).
+# Ours installs the same pip from the configured index instead, and no
+# byte-compiling at install (on a new machine ansible-test makes about eight
+# such venvs per ansible-core line). Every step runs in a subprocess:
+# ensurepip in-process sets PIP_CONFIG_FILE=/dev/null, which would drop the
+# machine's pip configuration (its index and CA bundle).
 GET_PIP = '''"""ansible-test's pip bootstrap, offline-safe (written by quorum.etcd tools/lab.py).
 
-Called as get-pip.py [pip options] <packages> [--no-setuptools] [--no-wheel]:
-seed pip from the interpreter's own ensurepip, then let that pip install the
-requested packages from the configured index.
+Called as get-pip.py [pip options] <packages> [--no-setuptools] [--no-wheel]
+with the new sanity venv's interpreter: seed pip from the interpreter's own
+bundled wheel (ensurepip's, without byte-compiling pip's thousand files;
+ensurepip itself when the wheel is not there), let that pip install the
+requested packages from the configured index, and leave a pip.conf in the
+venv so ansible-test's later installs into it do not byte-compile either
+(Python compiles what a test imports, once).
 """
+import glob
+import os
 import subprocess
 import sys
 
 args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], check=True,
-               stdout=subprocess.DEVNULL)
-subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *args], check=True)
+with open(os.path.join(sys.prefix, "pip.conf"), "w") as conf:
+    conf.write("[install]\\nno-compile = true\\n")
+try:
+    import ensurepip
+    wheels = glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl"))
+except ImportError:
+    wheels = []
+if wheels:
+    subprocess.run([sys.executable, os.path.join(wheels[0], "pip"), "install", "--quiet", "--no-compile",
+                    "--no-index", "--disable-pip-version-check", wheels[0]], check=True)
+else:
+    subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], check=True,
+                   stdout=subprocess.DEVNULL)
+subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", *args], check=True)
 '''
 
 

@@ -54,14 +54,16 @@ def test_installs_verified_release_in_one_rename_and_then_changes_nothing(tmp_pa
     prefix = tmp_path / "opt"
     changed, result = run(params(prefix, src, digest.upper()))
     final = prefix / "v3.6.16"
-    assert changed and result == {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": digest}
+    assert changed and result == {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": digest,
+                                  "checksum_from": "SHA256SUMS"}
     assert sorted(os.listdir(prefix)) == ["v3.6.16"]  # the staging dir is gone
     assert oct(os.stat(final / "etcd").st_mode & 0o7777) == "0o755"
     assert oct(os.stat(final / "etcdctl").st_mode & 0o7777) == "0o755"
     assert oct(os.stat(final / "README.md").st_mode & 0o7777) == "0o644"
     # Installed: no fetch at all (the opener would fail).
     again = er.install(params(prefix, src, digest), lambda: pytest.fail("fetched again"))
-    assert again == (False, {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": ""})
+    assert again == (False, {"path": str(final), "binaries": ["etcd", "etcdctl", "etcdutl"], "sha256": "",
+                             "checksum_from": "SHA256SUMS"})
 
 
 def test_a_checksum_mismatch_extracts_nothing_and_names_both_sums(tmp_path):
@@ -120,3 +122,59 @@ def test_bad_arguments_are_refused_before_anything(tmp_path, field, value):
     with pytest.raises(er.ReleaseError, match=repr(value).replace("[", r"\[").replace(".", r"\.")):
         run(p)
     assert not (tmp_path / "opt").exists()
+
+
+# The release's checksum list, read by the node itself (checksum_url).
+SUMS_URL = "http://mirror/v3.6.16/SHA256SUMS"
+
+
+def url_params(prefix, **extra):
+    """An install from a URL checked against SUMS_URL (the tests' openers
+    stand for the download)."""
+    base = params(prefix, "unused", None, url="http://mirror/v3.6.16/%s.tar.gz?x=1" % TOP, checksum_url=SUMS_URL)
+    base["src"] = None
+    base.update(extra)
+    return base
+
+
+def test_the_checksum_list_is_read_only_when_installing_and_gives_the_archives_line(tmp_path):
+    src, digest = archive(tmp_path)
+    prefix = tmp_path / "opt"
+    reads = []
+
+    def sums():
+        reads.append(1)
+        return "%s  etcd-v3.6.16-linux-arm64.tar.gz\n%s *%s.tar.gz\n" % ("1" * 64, digest.upper(), TOP)
+
+    changed, result = er.install(url_params(prefix), lambda: open(src, "rb"), read_sums=sums)
+    assert changed and result["sha256"] == digest and result["checksum_from"] == SUMS_URL and reads == [1]
+    # Installed: neither the list nor the archive is read again.
+    again = er.install(url_params(prefix), lambda: pytest.fail("fetched"), read_sums=lambda: pytest.fail("read"))
+    assert again[0] is False
+    # Check mode reads nothing either.
+    assert er.install(url_params(tmp_path / "other"), lambda: pytest.fail("fetched"), check_mode=True,
+                      read_sums=lambda: pytest.fail("read"))[0] is True
+
+
+def test_a_checksum_list_without_the_archive_stops_before_any_fetch(tmp_path):
+    prefix = tmp_path / "opt"
+    with pytest.raises(er.ReleaseError) as err:
+        er.install(url_params(prefix), lambda: pytest.fail("fetched"),
+                   read_sums=lambda: "%s  %s.tar.gz.asc\nnot a line\n" % ("2" * 64, TOP))
+    assert str(err.value) == ("etcd 3.6.16: %s has no SHA-256 line for %s.tar.gz, so the archive cannot be verified; "
+                              "nothing was downloaded or changed (SAFETY-16)." % (SUMS_URL, TOP))
+    assert not prefix.exists()
+
+
+def test_an_archive_that_differs_from_the_list_is_refused_naming_the_list(tmp_path):
+    src, digest = archive(tmp_path)
+    prefix = tmp_path / "opt"
+    with pytest.raises(er.ReleaseError) as err:
+        er.install(url_params(prefix), lambda: open(src, "rb"), read_sums=lambda: "%s  %s.tar.gz\n" % ("3" * 64, TOP))
+    assert SUMS_URL in str(err.value) and digest in str(err.value) and "3" * 64 in str(err.value)
+    assert os.listdir(prefix) == []
+
+
+def test_checksum_and_checksum_url_together_are_refused(tmp_path):
+    with pytest.raises(er.ReleaseError, match="not both"):
+        er.install(url_params(tmp_path, checksum="4" * 64), lambda: pytest.fail("fetched"))
