@@ -47,10 +47,15 @@ IMAGE_PACKAGES = [
     "python3-cryptography", "python3-cffi-backend", "nftables", "iproute2", "procps", "curl",
     "openssl", "ca-certificates", "ufw", "firewalld", "libpam-systemd",
 ]
-# The tag follows the package list, so a changed list builds a new image.
+# How engine.build_image makes it; a new recipe builds a new image.
+# 2: built without the lab's bytecode prefix (base.system_env), so dpkg's
+# byte-compiling of Debian's Python packages lands in the image.
+IMAGE_RECIPE = "2"
+# The tag follows the package list and the recipe, so a change builds a new image.
 IMAGE = os.environ.get(
     "LAB_IMAGE",
-    "quorum-etcd-lab:bookworm-" + hashlib.sha256(" ".join(IMAGE_PACKAGES).encode()).hexdigest()[:8])
+    "quorum-etcd-lab:bookworm-"
+    + hashlib.sha256((" ".join(IMAGE_PACKAGES) + " recipe-" + IMAGE_RECIPE).encode()).hexdigest()[:8])
 # What systemd needs to reach "running" in a container here (LAB.md): no
 # --privileged (the sandbox lacks CAP_SYS_RESOURCE), explicit caps instead.
 CONTAINER_FLAGS = [
@@ -63,6 +68,18 @@ CONTAINER_FLAGS = [
 
 def log(msg: str) -> None:
     print(f"lab: {msg}", flush=True)
+
+
+def system_env(**extra) -> dict:
+    """The environment for the machine's own tools (apt, dpkg, debootstrap,
+    chroot): without the lab's bytecode prefix (venvs.bytecode_env), which
+    would send the bytecode dpkg compiles for Debian's Python packages into
+    the lab's cache instead of their __pycache__ (an image built that way
+    on 2026-12-07 had none, and each container's first module run wrote
+    some under /usr)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    env.update(extra)
+    return env
 
 
 def run(cmd, check=True, capture=False, env=None, **kw):
@@ -91,6 +108,6 @@ def apt_install(*packages: str) -> None:
     with _APT_LOCK:
         if not glob.glob("/var/lib/apt/lists/*Packages*"):
             run(["apt-get", "update", "-qq"])
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        env = system_env(DEBIAN_FRONTEND="noninteractive")
         log(f"apt-get install {' '.join(packages)}")
         run(["apt-get", "install", "-y", "-qq", *packages], env=env)

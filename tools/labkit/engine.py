@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from .base import IMAGE, IMAGE_PACKAGES, LAB, NETWORK, apt_install, log, ok, run
+from .base import IMAGE, IMAGE_PACKAGES, LAB, NETWORK, apt_install, log, ok, run, system_env
 
 
 # --------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def build_image() -> None:
     log(f"building {IMAGE} with debootstrap from {mirror} (about a minute)")
     try:
         res = run(["debootstrap", "--variant=minbase", "--include=" + ",".join(IMAGE_PACKAGES),
-                   "bookworm", rootfs, mirror], capture=True, check=False)
+                   "bookworm", rootfs, mirror], capture=True, check=False, env=system_env())
         if res.returncode != 0:
             tail = ""
             with contextlib.suppress(OSError):
@@ -165,7 +165,13 @@ def build_image() -> None:
         # boot and own the firewall (auto backend, nftables tests). The lab
         # starts it only where a test asks for it (molecule/firewall prepare).
         # ufw.service stays enabled: it does nothing while ufw.conf has ENABLED=no.
-        run(["chroot", rootfs, "systemctl", "disable", "--quiet", "firewalld.service"], capture=True)
+        run(["chroot", rootfs, "systemctl", "disable", "--quiet", "firewalld.service"], capture=True,
+            env=system_env())
+        # dpkg byte-compiled Debian's Python packages (py3compile): without
+        # it, the first module run in each container writes bytecode under
+        # /usr, which the bad-input tests see as a file a refused run changed.
+        if not glob.glob(os.path.join(rootfs, "usr/lib/python3/dist-packages/*/__pycache__/*.pyc")):
+            raise SystemExit("lab: the image's Python packages were not byte-compiled by dpkg (py3compile)")
         # A machine-id is created at first boot of each container.
         open(os.path.join(rootfs, "etc/machine-id"), "w").close()
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)

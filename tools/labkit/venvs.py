@@ -192,7 +192,9 @@ def bytecode_env(env) -> None:
     without pip's byte-compiling (see build_venv) and a machine may set
     PYTHONDONTWRITEBYTECODE (these do), so without this nothing is ever
     cached (measured on a converged 3-member re-run: 17.2 to 20.3 CPU-s of
-    controller with no bytecode, 13.6 to 14.3 with it)."""
+    controller with no bytecode, 13.6 to 14.3 with it). Only for the
+    processes run in a venv: the machine's own tools (dpkg byte-compiling
+    Debian's packages in the image) keep their settings (base.system_env)."""
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = os.path.join(LAB, "pycache")
 
@@ -200,7 +202,6 @@ def bytecode_env(env) -> None:
 def ensure_venv(script: str) -> None:
     """Create .venv (ansible-core NEWEST) and re-exec ``script`` (the
     command's own file) inside it."""
-    bytecode_env(os.environ)
     build_venv(NEWEST)
     if os.path.realpath(sys.prefix) != os.path.realpath(VENV):
         py = os.path.join(VENV, "bin", "python")
