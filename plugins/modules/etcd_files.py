@@ -10,12 +10,14 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: etcd_files
-short_description: Write several small text files on a node in one call
+short_description: Make several directories and write several small text files on a node in one call
 version_added: "0.3.0"
 description:
   - Writes each given file whose content, owner, group or mode differs, and leaves the others alone.
     A new content goes to a temporary file in the same directory, which is renamed over the old one,
     so a reader (etcd loading its certificate at the next connection) never sees a half-written file.
+  - Makes each given directory that is missing and puts back the owner, group and mode of those that
+    differ, before the files; a directory's content is never removed or changed.
   - One round trip for all the files, where M(ansible.builtin.copy) in a loop makes three per file;
     the etcd_tls role writes a member's certificates with it.
   - Uses only the Python standard library.
@@ -29,11 +31,36 @@ attributes:
     description: Shows the old and the new content of each file written (do not pass secrets).
     support: full
 options:
+  directories:
+    description:
+      - The directories to make or put right, in order (a parent before what it holds). Missing parents are made
+        (root, 0755).
+    type: list
+    elements: dict
+    default: []
+    version_added: "0.4.0"
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      owner:
+        description: User name that owns the directory.
+        type: str
+        required: true
+      group:
+        description: Group name of the directory.
+        type: str
+        required: true
+      mode:
+        description: Octal mode of the directory, as a string (for example C("0700")).
+        type: str
+        required: true
   files:
     description: The files to write.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       path:
         description: Absolute path of the file. Its directory must exist.
@@ -66,6 +93,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+directories:
+  description: The directories that were (or in check mode would be) made, or whose owner, group or mode was put back.
+  type: list
+  elements: str
+  returned: always
 written:
   description: The paths whose content was (or in check mode would be) written.
   type: list
@@ -140,6 +172,47 @@ def plan(spec):
     return "", want, uid, gid, mode, old
 
 
+def plan_directory(spec, check_mode):
+    """What one directory needs: 'make', 'fix' or ''. In check mode a user or
+    group that does not exist yet (made earlier in the same run) counts as
+    a change, not an error."""
+    path = spec["path"]
+    mode = parse_mode(spec["mode"])
+    try:
+        uid, gid = ids(spec["owner"], spec["group"])
+    except FilesError:
+        if not check_mode:
+            raise
+        uid = gid = None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "make", uid, gid, mode
+    if not os.path.isdir(path) or os.path.islink(path):
+        raise FilesError("%s exists and is not a directory" % path)
+    if uid is None or st.st_uid != uid or st.st_gid != gid or (st.st_mode & 0o7777) != mode:
+        return "fix", uid, gid, mode
+    return "", uid, gid, mode
+
+
+def run_directories(directories, check_mode):
+    """Check every directory first, then make or fix them in order."""
+    steps = [(spec["path"],) + plan_directory(spec, check_mode) for spec in directories]
+    changed = [path for path, action, _uid, _gid, _mode in steps if action]
+    if check_mode:
+        return changed
+    for path, action, uid, gid, mode in steps:
+        if action == "make":
+            parent = os.path.dirname(path.rstrip("/"))
+            if parent and not os.path.isdir(parent):
+                os.makedirs(parent, 0o755)
+            os.mkdir(path, 0o700)
+        if action:
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+    return changed
+
+
 def run(files, check_mode, diffs=None):
     """Check every file first, so a bad owner or mode of a later file stops
     the call before the first write. ``diffs``, a list, receives a
@@ -168,7 +241,13 @@ def run(files, check_mode, diffs=None):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            files=dict(type="list", elements="dict", required=True, options=dict(
+            directories=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                owner=dict(type="str", required=True),
+                group=dict(type="str", required=True),
+                mode=dict(type="str", required=True),
+            )),
+            files=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 content=dict(type="str", required=True),
                 owner=dict(type="str", required=True),
@@ -180,10 +259,11 @@ def main():
     )
     diffs = [] if module._diff else None
     try:
+        directories = run_directories(module.params["directories"], module.check_mode)
         written, fixed = run(module.params["files"], module.check_mode, diffs)
     except (FilesError, OSError, IOError) as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=bool(written or fixed), written=written, fixed=fixed)
+    result = dict(changed=bool(directories or written or fixed), directories=directories, written=written, fixed=fixed)
     if diffs:
         result["diff"] = diffs
     module.exit_json(**result)

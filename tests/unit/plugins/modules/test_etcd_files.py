@@ -85,3 +85,46 @@ def test_diff_mode_shows_old_and_new_content_of_written_files_only(tmp_path):
         {"before_header": str(changed), "after_header": str(changed), "before": "name: a\n", "after": "name: b\n"},
         {"before_header": str(tmp_path / "new"), "after_header": str(tmp_path / "new"), "before": "", "after": "pem\n"},
     ]
+
+
+# directories: etcd_user's data, configuration and PKI dirs in one call.
+
+def dspec(path, mode="0700", owner=ME, group=MY_GROUP):
+    return {"path": str(path), "owner": owner, "group": group, "mode": mode}
+
+
+def test_directories_are_made_parents_first_then_nothing(tmp_path):
+    dirs = [dspec(tmp_path / "etc" / "etcd", "0755"), dspec(tmp_path / "etc" / "etcd" / "pki", "0750"),
+            dspec(tmp_path / "data", "0700")]
+    assert ef.run_directories(dirs, check_mode=False) == [d["path"] for d in dirs]
+    assert oct(os.stat(tmp_path / "etc" / "etcd").st_mode & 0o7777) == "0o755"
+    assert oct(os.stat(tmp_path / "etc" / "etcd" / "pki").st_mode & 0o7777) == "0o750"
+    assert oct(os.stat(tmp_path / "data").st_mode & 0o7777) == "0o700"
+    assert ef.run_directories(dirs, check_mode=False) == []
+
+
+def test_a_drifted_directory_mode_is_put_back_and_its_content_kept(tmp_path):
+    data = tmp_path / "data"
+    (data / "member").mkdir(parents=True)
+    (data / "member" / "wal").write_text("keep me")
+    os.chmod(data, 0o755)
+    assert ef.run_directories([dspec(data)], check_mode=False) == [str(data)]
+    assert oct(os.stat(data).st_mode & 0o7777) == "0o700"
+    assert (data / "member" / "wal").read_text() == "keep me"  # SAFETY-3
+
+
+def test_directories_in_check_mode_change_nothing_even_for_a_user_not_made_yet(tmp_path):
+    data = tmp_path / "data"
+    assert ef.run_directories([dspec(data, owner="no-such-user-yet")], check_mode=True) == [str(data)]
+    assert not data.exists()
+    with pytest.raises(ef.FilesError, match="no user 'no-such-user-yet'"):
+        ef.run_directories([dspec(data, owner="no-such-user-yet")], check_mode=False)
+    assert not data.exists()
+
+
+def test_a_file_where_a_directory_goes_stops_the_call_before_any_change(tmp_path):
+    (tmp_path / "pki").write_text("not a dir")
+    dirs = [dspec(tmp_path / "data"), dspec(tmp_path / "pki", "0750")]
+    with pytest.raises(ef.FilesError, match="pki exists and is not a directory"):
+        ef.run_directories(dirs, check_mode=False)
+    assert not (tmp_path / "data").exists()
