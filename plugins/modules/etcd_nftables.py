@@ -89,9 +89,9 @@ enabled:
 
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_fs import atomic_write
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -115,23 +115,17 @@ def _same_file(path, content, mode):
 
 
 def _write_checked(path, content, mode, nft):
-    """Write ``content`` under a temporary name beside ``path``, let
-    ``nft -c -f`` check it, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content.encode("utf-8"))
-        os.chmod(tmp, mode)
-        if os.geteuid() == 0:
-            os.chown(tmp, 0, 0)
+    """Write ``content`` over ``path`` (root-owned when run as root) once
+    ``nft -c -f`` accepted it under a temporary name beside it."""
+    def nft_check(tmp):
         rc, out, err = nft(["-c", "-f", tmp])
         if rc != 0:
             raise NftError("nft refused %s (checked as %s, nothing was changed): %s"
                            % (path, tmp, (err or out).strip()))
-        os.rename(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    owner = 0 if os.geteuid() == 0 else os.geteuid()
+    group = 0 if os.geteuid() == 0 else os.getegid()
+    atomic_write(path, content.encode("utf-8"), owner, group, mode, check=nft_check)
 
 
 def apply(params, nft, systemctl, check_mode=False):
