@@ -58,12 +58,8 @@ _value:
   elements: str
 '''
 
-import os
-import re
-
 from ansible.errors import AnsibleFilterError
-
-_TIME = r"(\d{8}T\d{6}Z)"
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_snapshots import prune
 
 
 def etcd_backup_prune(paths, cluster, keep, current):
@@ -80,19 +76,10 @@ def etcd_backup_prune(paths, cluster, keep, current):
         raise AnsibleFilterError("etcd_backup_prune: keep=%r must be a whole number of at least 1" % (keep,))
     if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
         raise AnsibleFilterError("etcd_backup_prune expects a list of paths, got %s" % type(paths).__name__)
-    own = re.compile("^" + re.escape(cluster) + "-" + _TIME + r"\.db$")
-    current_name = os.path.basename(str(current))
-    if not own.match(current_name):
-        raise AnsibleFilterError("etcd_backup_prune: current=%r is not a snapshot name of cluster %r"
-                                 % (current, cluster))
-    others = []
-    for path in paths:
-        name = os.path.basename(str(path))
-        found = own.match(name)
-        if found and name != current_name:
-            others.append((found.group(1), str(path)))
-    others.sort(reverse=True)  # newest first: the fixed-width UTC time orders them
-    return [path for _time, path in reversed(others[keep_n - 1:])]
+    try:
+        return prune(paths, cluster, keep_n, current)
+    except ValueError as exc:
+        raise AnsibleFilterError("etcd_backup_prune: %s" % exc)
 
 
 class FilterModule(object):

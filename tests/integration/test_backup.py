@@ -114,3 +114,95 @@ def test_bad_keep_is_refused(cluster, ansible_playbook):
     assert re.search(r'etcd_backup_keep="?0"? \(at least 1\)', " ".join(f.msg for f in run.failures)), run  # SAFETY-20
     assert all(r["changed"] == 0 for r in run.recap.values()), run
     assert own_snapshots(store) == before
+
+
+SCHEDULED = "/var/backups/etcd/scheduled"
+DEST = "/mnt/etcd-dest"  # a tmpfs of its own on each member: "another mount"
+
+
+def last_good(host_sh, host, place, cluster):
+    res = host_sh(host, f"cat {place}/{cluster}-last-good.json")
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def test_scheduled_backups_are_taken_by_one_member_verified_copied_rotated_and_fail_visibly(
+        cluster, ansible_playbook, host_sh):
+    """Issue 18, item 1: etcd_backup_schedule installs a timer on every
+    member; its runs take one verified snapshot (one member only), keep it
+    0600, copy it to the destination, rotate by count and age without
+    touching another cluster's files, record the last good one; a run
+    that would break the free-space floor fails the unit and leaves the
+    state file alone; an empty schedule removes the timer (SAFETY-13,
+    SAFETY-25)."""
+    hosts, inv, store = cluster
+    name = store.name
+    old, other = f"{name}-20261101T000000Z.db", f"{name}-events-20261101T000000Z.db"
+    for host in hosts:
+        assert host_sh(host, f"mkdir -p {DEST} && mount -t tmpfs -o size=8m,mode=0700 tmpfs {DEST} "
+                             f"&& echo old > {DEST}/{old} && echo other > {DEST}/{other}").returncode == 0
+    settings = ["-e", "etcd_backup_schedule=*:*:0/10", "-e", f"etcd_backup_schedule_dest={DEST}",
+                "-e", "etcd_backup_schedule_keep=2", "-e", "etcd_backup_schedule_min_free_mb=1"]
+    try:
+        put_keys(host_sh, hosts[0], "scheduled", 5)
+        run = ansible_playbook(inv, *settings)
+        assert run.rc == 0, run
+        # The timer runs by itself, every 10 s: one member's state file appears.
+        taker = None
+        for _attempt in range(150):
+            taker = next((h for h in hosts if last_good(host_sh, h, DEST, name)), None)
+            if taker:
+                break
+            time.sleep(2)
+        else:
+            why = host_sh(hosts[0], "systemctl list-timers --all; systemctl status etcd-backup.service; "
+                                    "journalctl -u etcd-backup.service -n 20 --no-pager")
+            pytest.fail(f"no scheduled snapshot after 300 s:\n{why.stdout}{why.stderr}")
+        for host in hosts:
+            if host != taker:  # one member takes each run; the others only say who did
+                assert host_sh(host, f"ls -A {SCHEDULED}").stdout.strip() == "", host
+        # Two more runs on that member (the timer's own go on beside them).
+        for _ in range(2):
+            time.sleep(1.1)  # a name per second
+            assert host_sh(taker, "systemctl start etcd-backup.service").returncode == 0
+        state = last_good(host_sh, taker, DEST, name)
+        assert state == last_good(host_sh, taker, SCHEDULED, name)
+        for place in (SCHEDULED, DEST):
+            files = host_sh(taker, f"ls -A {place}").stdout.split()
+            own = sorted(f for f in files if re.fullmatch(re.escape(name) + r"-\d{8}T\d{6}Z\.db", f))
+            assert len(own) == 2 and own[-1] == state["file"], files  # keep 2; the 30-day-old one gone
+            assert old not in files and (place == SCHEDULED or other in files), files
+            assert host_sh(taker, f"stat -c %a {place}/{state['file']}").stdout.strip() == "600"
+            sha = host_sh(taker, f"sha256sum {place}/{state['file']}").stdout.split()[0]
+            assert sha == state["sha256"], place
+        # Verified: etcd's own tool reads the copy as the state file says.
+        status = json.loads(host_sh(taker, f"etcdutl snapshot status {DEST}/{state['file']} -w json").stdout)
+        assert (status["revision"], status["hash"], status["totalKey"]) == (
+            state["revision"], state["hash"], state["total_keys"]), (status, state)
+        assert state["total_keys"] >= 5 and state["member"] == taker
+        assert host_sh(taker, f"cat {DEST}/{other}").stdout.strip() == "other"  # another cluster's: untouched
+
+        again = ansible_playbook(inv, *settings)
+        assert again.rc == 0 and all(r["changed"] == 0 for r in again.recap.values()), again
+
+        # 64 MiB must stay free, the destination has 8: the copy is refused, the unit fails.
+        floor = ansible_playbook(inv, *settings[:-2], "-e", "etcd_backup_schedule_min_free_mb=64")
+        assert floor.rc == 0, floor
+        before = last_good(host_sh, taker, DEST, name)
+        assert host_sh(taker, "systemctl start etcd-backup.service").returncode != 0
+        assert host_sh(taker, "systemctl is-failed etcd-backup.service").stdout.strip() == "failed"
+        journal = host_sh(taker, "journalctl -u etcd-backup.service -n 5 --no-pager -o cat").stdout
+        assert f"FAILED: not copied: {DEST} has" in journal and "64 MiB must stay free" in journal, journal
+        assert last_good(host_sh, taker, DEST, name) == before
+
+        off = ansible_playbook(inv)
+        assert off.rc == 0, off
+        for host in hosts:
+            assert host_sh(host, "systemctl cat etcd-backup.timer").returncode != 0, host
+            assert host_sh(host, "test -e /etc/etcd/etcd-backup.json").returncode != 0, host
+        # The snapshots stay (the timer ran on meanwhile: the newest state's file).
+        assert last_good(host_sh, taker, DEST, name)["file"] in host_sh(taker, f"ls {DEST}").stdout
+    finally:
+        for host in hosts:
+            host_sh(host, "systemctl disable --now etcd-backup.timer; systemctl reset-failed etcd-backup.service; "
+                          "rm -f /etc/systemd/system/etcd-backup.* /etc/etcd/etcd-backup.json; "
+                          f"systemctl daemon-reload; umount {DEST}; rm -rf {SCHEDULED}")
