@@ -14,6 +14,9 @@ version_added: "0.3.0"
 description:
   - Turns the result of M(quorum.etcd.etcd_status_info) into lines of a table, one row per
     endpoint (name, endpoint, version, leader, DB size, raft term and index, error) and a summary line.
+  - When the result has C(certificates) (O(quorum.etcd.etcd_status_info#module:certificates=true)), a second
+    table follows, one row per certificate with its expiry and days left, and one C(expiring:) line per
+    certificate that expires soon or could not be read.
 options:
   _input:
     description: The registered result of M(quorum.etcd.etcd_status_info).
@@ -31,7 +34,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: The table's lines, header first, summary last.
+  description: The table's lines, header first, then the summary, the problems and the certificates.
   type: list
   elements: str
 '''
@@ -80,6 +83,16 @@ def status_table(status):
     lines.append(summary)
     for problem in status.get("problems") or []:
         lines.append("problem: " + problem)
+    # etcd_status_info with certificates=true: when each one expires.
+    certs = [(c.get("kind", ""), c.get("member") or c.get("subject") or "", c.get("not_after") or "-",
+              "-" if c.get("days_left") is None else str(c["days_left"]), c.get("error") or "")
+             for c in status.get("certificates") or []]
+    if certs:
+        rows = [("CERTIFICATE", "MEMBER/CA", "EXPIRES", "DAYS", "ERROR")] + certs
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+    for sentence in status.get("expiring") or []:
+        lines.append("expiring: " + sentence)
     return lines
 
 

@@ -579,6 +579,34 @@ class EtcdClient(object):
                                    "client-cert-auth)" % _reason(exc), endpoint)
             raise EtcdUnreachable("cannot reach endpoint (%s)" % _reason(exc), endpoint)
 
+    def served_certificate(self, url):
+        """The certificate the TLS listener at ``url`` (a client or a peer
+        URL) presents, verified against ``ca_cert`` and the host, as
+        ``ssl.SSLSocket.getpeercert()`` gives it. Only the handshake: no
+        request is sent."""
+        scheme, host, port = validate_url(url, "url")
+        if scheme != "https" or self._ssl_context is None:
+            raise EtcdConfigError("not served with TLS: no certificate to read", url)
+        try:
+            sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+            try:
+                sock.settimeout(self.timeout)
+                with self._ssl_context.wrap_socket(sock, server_hostname=host) as tls:
+                    return tls.getpeercert()
+            finally:
+                sock.close()
+        except ssl.SSLCertVerificationError as exc:
+            raise EtcdTLSError("TLS certificate verification failed (%s)" % _reason(exc), url)
+        except ssl.SSLError as exc:
+            raise EtcdTLSError("TLS error (%s)" % _reason(exc), url)
+        except (socket.error, OSError) as exc:
+            raise EtcdUnreachable("cannot reach it (%s)" % _reason(exc), url)
+
+    def ca_certificates(self):
+        """The CA certificates loaded from ``ca_cert`` (during a CA rotation,
+        the old and the new one), as ``getpeercert()`` dicts."""
+        return self._ssl_context.get_ca_certs() if self._ssl_context is not None and self.ca_cert else []
+
     def _token(self, endpoint):
         """The token for ``endpoint``, authenticating once. With ``username``
         set on a cluster whose authentication is disabled, etcd answers
@@ -1037,6 +1065,23 @@ def _wants_new_token(status, raw):
         raw = raw.decode("utf-8", "replace")
     low = (raw or "").lower()
     return any(msg in low for msg in _TOKEN_RETRY_MESSAGES)
+
+
+def certificate_expiry(cert, now=None):
+    """(notAfter as ``YYYY-MM-DDTHH:MM:SSZ``, whole days left, rounded down,
+    negative once expired) of a ``getpeercert()`` dict."""
+    not_after = ssl.cert_time_to_seconds(cert["notAfter"])
+    left = not_after - (time.time() if now is None else now)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(not_after)), int(left // 86400)
+
+
+def certificate_name(cert):
+    """The subject's common name of a ``getpeercert()`` dict, or ''."""
+    for rdn in cert.get("subject") or ():
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return ""
 
 
 def _reason(exc):

@@ -16,8 +16,9 @@ description:
   - Defragments the backend of each member in O(endpoints), one after the other, in the order given,
     returning the free pages of its database file to the file system.
   - Idempotent. A member is defragmented only when the free part of its database file
-    (size minus size in use, from its status) is at least O(min_free_percent) of the file, or when
-    O(force=true). Right after a defragmentation almost nothing is free, so a re-run changes nothing.
+    (size minus size in use, from its status) is at least O(min_free_percent) of the file and at least
+    O(min_free_mb) MiB, or when O(force=true). Right after a defragmentation almost nothing is free, so a
+    re-run changes nothing.
   - A member does not serve requests while it defragments. Defragment one member at a time and check
     the cluster's health in between (the C(maintenance.yml) playbook does, with the leader last).
   - Talks to etcd's v3 HTTP/JSON gateway using only the Python standard library.
@@ -38,6 +39,14 @@ options:
       - Defragment a member only when at least this percentage of its database file is free.
     type: int
     default: 10
+  min_free_mb:
+    description:
+      - Defragment a member only when its free part is also at least this many MiB, so that a small
+        database with a high free share is left alone (the ratio and the absolute waste both count).
+      - V(0) checks the share alone.
+    type: int
+    default: 0
+    version_added: "0.4.0"
   force:
     description:
       - Defragment every member in O(endpoints) whatever its free space, also on etcd 3.4, whose
@@ -110,24 +119,36 @@ def free_percent(status):
     return round(100.0 * max(size - in_use, 0) / size, 1)
 
 
-def wants_defrag(free, min_free_percent, force):
-    """The one decision, used in check mode and for real."""
+def _free_bytes(status):
+    if status["db_size_in_use"] is None:
+        return None
+    return max(status["db_size"] - status["db_size_in_use"], 0)
+
+
+def wants_defrag(free, min_free_percent, force, free_bytes=None, min_free_mb=0):
+    """The one decision, used in check mode and for real: the free share and
+    the free bytes (the waste) both at their thresholds, or force."""
     if force:
         return True
-    return free is not None and free >= min_free_percent
+    if free is None or free < min_free_percent:
+        return False
+    return min_free_mb <= 0 or (free_bytes or 0) >= min_free_mb * 1024 * 1024
 
 
 def run(module, client):
     p = module.params
     if not 0 <= p["min_free_percent"] <= 100:
         raise Refusal(msg="min_free_percent=%d is not between 0 and 100" % p["min_free_percent"])
+    if p["min_free_mb"] < 0:
+        raise Refusal(msg="min_free_mb=%d is below 0" % p["min_free_mb"])
     members = []
     for endpoint in client.endpoints:
         status = client.status(endpoint=endpoint)
         free = free_percent(status)
         entry = dict(endpoint=endpoint, member_id=status["member_id"], db_size=status["db_size"],
                      db_size_in_use=status["db_size_in_use"], free_percent=free,
-                     defragmented=wants_defrag(free, p["min_free_percent"], p["force"]),
+                     defragmented=wants_defrag(free, p["min_free_percent"], p["force"],
+                                               free_bytes=_free_bytes(status), min_free_mb=p["min_free_mb"]),
                      db_size_after=status["db_size"])
         if free is None and not p["force"]:
             module.warn("%s does not report its size in use (etcd 3.4?); not defragmented, use force=true" % endpoint)
@@ -140,6 +161,7 @@ def run(module, client):
 
 def main():
     run_module(dict(min_free_percent=dict(type="int", default=10),
+                    min_free_mb=dict(type="int", default=0),
                     force=dict(type="bool", default=False)), run, root_only="defragmentation")
 
 

@@ -57,6 +57,20 @@ options:
     elements: str
     choices: [NOSPACE, CORRUPT]
     default: []
+  certificates:
+    description:
+      - Also read the certificate each member presents on its first client URL and its first peer URL (a TLS
+        handshake, no request), and the CA certificates of O(ca_cert), and report when each expires in
+        RV(certificates). Those that expire within O(expiry_days) are named in RV(expiring); they do not make
+        RV(healthy) false.
+    type: bool
+    default: false
+    version_added: "0.4.0"
+  expiry_days:
+    description: With O(certificates=true), how many days ahead a certificate is named in RV(expiring).
+    type: int
+    default: 30
+    version_added: "0.4.0"
 seealso:
   - module: quorum.etcd.etcd_member
 '''
@@ -89,6 +103,44 @@ problems:
   type: list
   elements: str
   sample: ["https://10.0.0.12:2379: cannot reach endpoint (Connection refused)"]
+certificates:
+  description:
+    - With O(certificates=true), one entry per certificate read, the CA certificates first.
+  returned: when O(certificates=true)
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: V(ca), V(client) (served on a client URL) or V(peer) (served on a peer URL).
+      type: str
+    member:
+      description: The member's name; empty for a CA.
+      type: str
+    url:
+      description: The URL it was read from; empty for a CA.
+      type: str
+    subject:
+      description: The certificate's common name.
+      type: str
+    not_after:
+      description: When it expires, C(YYYY-MM-DDTHH:MM:SSZ); empty when it could not be read.
+      type: str
+    days_left:
+      description: Whole days until then (negative once expired); null when it could not be read.
+      type: int
+    error:
+      description: Why it could not be read; empty when it was.
+      type: str
+  sample: [{"kind": "peer", "member": "etcd1", "url": "https://10.0.0.11:2380", "subject": "etcd1",
+            "not_after": "2027-12-01T10:00:00Z", "days_left": 359, "error": ""}]
+expiring:
+  description:
+    - With O(certificates=true), one sentence per certificate that expires within O(expiry_days) or could not be
+      read.
+  returned: when O(certificates=true)
+  type: list
+  elements: str
+  sample: ["the peer certificate of member etcd1 (https://10.0.0.11:2380) expires in 12 days (2026-12-19T10:00:00Z)"]
 cluster_id:
   description: Cluster ID, a uint64 as a decimal string.
   returned: always
@@ -230,6 +282,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     Refusal,
     EtcdError,
+    certificate_expiry,
+    certificate_name,
     run_module,
 )
 
@@ -333,6 +387,47 @@ def summarize(entries, members, alarms, tolerated=(), tolerated_alarms=(), down_
     }
 
 
+def _certificate(kind, member, url, cert=None, error="", now=None):
+    entry = {"kind": kind, "member": member, "url": url, "subject": "", "not_after": "", "days_left": None,
+             "error": error}
+    if cert:
+        entry["subject"] = certificate_name(cert)
+        entry["not_after"], entry["days_left"] = certificate_expiry(cert, now)
+    return entry
+
+
+def read_certificates(client, members, pool):
+    """The CA certificates, then each member's served client and peer
+    certificates (first URL of each), read side by side."""
+    entries = [_certificate("ca", "", "", cert) for cert in client.ca_certificates()]
+    targets = [(kind, m["name"] or m["id_hex"], urls[0]) for m in members
+               for kind, urls in (("client", m["client_urls"]), ("peer", m["peer_urls"])) if urls]
+
+    def read(target):
+        kind, member, url = target
+        try:
+            return _certificate(kind, member, url, client.served_certificate(url))
+        except EtcdError as exc:
+            return _certificate(kind, member, url, error=exc.message)
+
+    return entries + list(pool.map(read, targets))
+
+
+def expiring(certificates, days):
+    """One sentence per certificate within ``days`` of its end, or unread."""
+    out = []
+    for c in certificates:
+        what = "the CA certificate %s" % c["subject"] if c["kind"] == "ca" else (
+            "the %s certificate of member %s (%s)" % (c["kind"], c["member"], c["url"]))
+        if c["error"]:
+            out.append("%s could not be read: %s" % (what, c["error"]))
+        elif c["days_left"] < 0:
+            out.append("%s expired %d days ago (%s)" % (what, -c["days_left"], c["not_after"]))
+        elif c["days_left"] < days:
+            out.append("%s expires in %d days (%s)" % (what, c["days_left"], c["not_after"]))
+    return out
+
+
 def run(module, client):
     header, members = client.member_list(linearizable=False)
     if module.params["cluster"]:
@@ -350,6 +445,7 @@ def run(module, client):
         # A tolerated CORRUPT alarm is not held against a member's readiness either.
         exclude = ("non_learner", "data_corruption") if "CORRUPT" in module.params["tolerate_alarms"] else ("non_learner",)
         entries = list(pool.map(lambda ep: query(client, ep, exclude), targets))
+        certificates = read_certificates(client, members, pool) if module.params["certificates"] else None
     answering = [e["endpoint"] for e in entries if e["reachable"]]
     alarms, alarm_errors = read_alarms(client, answering)
     result = summarize(entries, members, alarms, tolerated, module.params["tolerate_alarms"], down)
@@ -358,6 +454,8 @@ def run(module, client):
         result["problems"].append("alarms could not be read: %s" % "; ".join(alarm_errors))
     result.update(changed=False, cluster_id=header["cluster_id"], members=members,
                   alarms=alarms, endpoints=entries)
+    if certificates is not None:
+        result.update(certificates=certificates, expiring=expiring(certificates, module.params["expiry_days"]))
     if not answering:
         raise Refusal(msg="no endpoint answered: %s" % "; ".join(result["problems"]), **result)
     return result
@@ -366,7 +464,9 @@ def run(module, client):
 def main():
     run_module(dict(cluster=dict(type="bool", default=False),
                     tolerate_down=dict(type="list", elements="str", default=[]),
-                    tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"], default=[])), run)
+                    tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"], default=[]),
+                    certificates=dict(type="bool", default=False),
+                    expiry_days=dict(type="int", default=30)), run)
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def test_scheduled_backups_are_taken_by_one_member_verified_copied_rotated_and_f
             if host != taker:  # one member takes each run; the others only say who did
                 assert host_sh(host, f"ls -A {SCHEDULED}").stdout.strip() == "", host
         # Two more runs on that member (the timer's own go on beside them).
-        for _ in range(2):
+        for _round in range(2):
             time.sleep(1.1)  # a name per second
             assert host_sh(taker, "systemctl start etcd-backup.service").returncode == 0
         state = last_good(host_sh, taker, DEST, name)

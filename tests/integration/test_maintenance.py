@@ -111,3 +111,41 @@ def test_defrag_order_puts_the_leader_last(cluster, ansible_playbook, host_sh):
     assert len(order) == 3, order
     assert order[-1] == leader[0], (order, leader)
     assert leaders(host_sh, hosts) == leader  # a defragmentation does not move the leadership
+
+
+def sizes(host_sh, host):
+    """(database size, size in use) of the member's own store."""
+    status = json.loads(host_sh(host, f"{ETCDCTL} endpoint status -w json").stdout)[0]["Status"]
+    return status["dbSize"], status["dbSizeInUse"]
+
+
+def test_only_the_fragmented_member_is_defragmented(cluster, ansible_playbook, host_sh):
+    """Issue 18, item 2: defragmentation by need. Every member gets the same
+    waste (one key rewritten many times, then compacted); two are
+    defragmented by hand; maintenance.yml with a share and an absolute
+    threshold defragments the third alone and reports its sizes."""
+    hosts, inv = cluster
+    mib = 1024 * 1024
+    churn = (f"head -c 131072 /dev/urandom | base64 -w0 > /tmp/churn && "
+             f"for i in $(seq 1 24); do {ETCDCTL} put /churn < /tmp/churn >/dev/null || exit 1; done && "
+             f"rev=$({ETCDCTL} endpoint status -w json | python3 -c 'import json,sys; "
+             "print(json.load(sys.stdin)[0][\"Status\"][\"header\"][\"revision\"])') && "
+             f"{ETCDCTL} compact $rev >/dev/null && {ETCDCTL} del /churn >/dev/null && "
+             # bbolt counts the pages a compaction freed as free after later writes.
+             f"for i in 1 2 3; do {ETCDCTL} put /churn-after $i >/dev/null; done")
+    res = host_sh(hosts[0], churn)
+    assert res.returncode == 0, res
+    for host in hosts[1:]:
+        assert host_sh(host, f"{ETCDCTL} defrag").returncode == 0, host
+    before = {h: sizes(host_sh, h) for h in hosts}
+    waste = {h: size - in_use for h, (size, in_use) in before.items()}
+    assert waste[hosts[0]] >= 2 * mib and all(waste[h] < mib for h in hosts[1:]), before
+
+    run = ansible_playbook(inv, "-e", "etcd_maintenance_defrag_min_free_mb=1", "-e", "etcd_maintenance_compact=false",
+                           playbook="playbooks/maintenance.yml")
+    assert run.rc == 0, run
+    report = re.search(r"Defragmented: (.*?)\.\s+Disarmed", re.sub(r"\s+", " ", run.output))
+    assert report and report.group(1).split()[0] == hosts[0] and ", " not in report.group(1), run.output[-2000:]
+    after = {h: sizes(host_sh, h) for h in hosts}
+    assert after[hosts[0]][0] <= before[hosts[0]][0] - 2 * mib, (before, after)
+    assert all(after[h][0] == before[h][0] for h in hosts[1:]), (before, after)  # left alone

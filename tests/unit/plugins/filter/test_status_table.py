@@ -41,3 +41,23 @@ def test_unhealthy_summary_lists_alarms_and_problems():
 def test_rejects_other_input():
     with pytest.raises(AnsibleFilterError, match="etcd_status_info"):
         status_table({"stdout": ""})
+
+
+def test_certificates_follow_as_a_table_with_the_expiring_ones_named():
+    certs = [{"kind": "ca", "member": "", "subject": "etcd CA", "not_after": "2036-12-04T06:00:00Z", "days_left": 3649,
+              "error": ""},
+             {"kind": "peer", "member": "etcd1", "subject": "etcd1", "not_after": "2026-12-20T06:00:00Z",
+              "days_left": 12, "error": ""},
+             {"kind": "client", "member": "etcd2", "subject": "", "not_after": "", "days_left": None,
+              "error": "cannot reach it (Connection refused)"}]
+    lines = status_table(status(certificates=certs, expiring=["the peer certificate of member etcd1 expires soon"]))
+    start = lines.index(next(line for line in lines if line.startswith("CERTIFICATE")))
+    assert lines[start].split() == ["CERTIFICATE", "MEMBER/CA", "EXPIRES", "DAYS", "ERROR"]
+    assert lines[start + 1].split() == ["ca", "etcd", "CA", "2036-12-04T06:00:00Z", "3649"]
+    assert lines[start + 2].split() == ["peer", "etcd1", "2026-12-20T06:00:00Z", "12"]
+    assert lines[start + 3].split()[:4] == ["client", "etcd2", "-", "-"]
+    assert lines[start + 3].endswith("cannot reach it (Connection refused)")
+    assert lines[start].index("EXPIRES") == lines[start + 2].index("2026")
+    assert lines[-1] == "expiring: the peer certificate of member etcd1 expires soon"
+    # Without certificates, the table ends with the summary as before.
+    assert not any(line.startswith("CERTIFICATE") for line in status_table(status()))
