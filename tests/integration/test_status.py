@@ -26,8 +26,8 @@ def file_not_after(host_sh, host, path):
     return res.stdout.strip()
 
 
-def test_status_reports_every_certificates_expiry_and_names_those_in_the_window(shared_cluster, ansible_playbook,
-                                                                             host_sh):
+def test_status_reports_every_certificates_expiry_and_names_those_in_the_window(
+        shared_cluster, ansible_playbook, host_sh):
     hosts, inv = shared_cluster.hosts, shared_cluster.inventory
     # Certificates are issued for 365 days and the CA for 3650: a window of
     # 400 days names the six member certificates, not the CA.
