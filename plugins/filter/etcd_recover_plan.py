@@ -15,12 +15,12 @@ description:
   - Takes what M(quorum.etcd.etcd_node_info) read on each reachable member (its WAL's committed raft index)
     and what M(quorum.etcd.etcd_status_info) saw, and returns the plan of C(playbooks/recover.yml), or the one
     sentence that refuses it (SAFETY-28).
-  - Refused while any member answers with a leader (a quorum still serves: replace the failed members
+  - Refused while any member answers with a leader (a quorum still serves; replace the failed members
     instead), when no reachable member has data (restore a snapshot instead), and without a confirmation
     equal to the cluster's name. The refusal for a missing confirmation describes the plan, so a first run
     without it is a dry run.
   - The survivor is the reachable member whose log has the highest committed index (the first by name on a
-    tie): it keeps its data and the cluster ID and restarts alone; every other member is joined again with
+    tie); it keeps its data and the cluster ID and restarts alone; every other member is joined again with
     empty data. Writes committed after that index, known only to members that are gone or wiped, are lost.
 options:
   _input:
