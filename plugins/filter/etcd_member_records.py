@@ -15,7 +15,7 @@ description:
   - Every host of the play describes itself (C(etcd_cluster_member), set by the etcd_cluster role from its own
     variables and facts). A host outside the play (C(--limit)) has no role defaults and no facts of its own in
     C(hostvars); its record is built here the way the role builds it, from its inventory variables and the
-    network facts gathered from it read-only (SAFETY-21).
+    default IPv4 address read from it read-only (SAFETY-21).
   - A member's address is C(etcd_cluster_address) when the inventory sets it, else the facts' default IPv4
     address, else C(ansible_host) (the role's default). A member outside the play with neither that setting nor
     facts is returned with RV(_value[].address_known) false, so the caller can refuse rather than guess.
@@ -115,7 +115,7 @@ def member_records(hosts, hostvars, play_hosts, client_port, peer_port, leaving=
         known = bool(address)
         if not address:
             facts = hostvar(hostvars, host, "ansible_facts", {}) or {}
-            address = (facts.get("default_ipv4") or {}).get("address")
+            address = (facts.get("etcd_host") or {}).get("default_ipv4") or (facts.get("default_ipv4") or {}).get("address")
             known = bool(address)
         if not address:
             address = hostvar(hostvars, host, "ansible_host") or host

@@ -119,6 +119,18 @@ options:
         description: The file the unit writes at each start with the output of C(etcd --version).
         type: path
         required: true
+  host:
+    description:
+      - Also read the two host facts the roles use, much cheaper than C(ansible.builtin.setup) and without its
+        network and platform subsets, into the host's facts as C(etcd_host) (see RV(ansible_facts)).
+      - C(default_ipv4) is the IPv4 address the host would send from towards a public address (the route the kernel
+        chooses, as C(ip -4 route get 8.8.8.8) tells; no packet is sent), C(null) without an IPv4 default route;
+        C(architecture) is the machine type (C(x86_64), C(aarch64)) as the C(architecture) fact of
+        C(ansible.builtin.setup) gives it on Linux.
+      - Kept under its own name so that facts a play gathered itself are never replaced.
+    type: bool
+    default: false
+    version_added: "0.4.0"
   firewall:
     description:
       - What the etcd_firewall role compares before it writes, read with each firewall's own tools when they are
@@ -160,6 +172,10 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Read the host's default IPv4 address and machine type into its facts (etcd_host)
+  quorum.etcd.etcd_node_info:
+    host: true
+
 - name: Read what the etcd service role manages
   quorum.etcd.etcd_node_info:
     paths: [/var/lib/etcd/member/wal, /etc/systemd/system/etcd.service]
@@ -315,6 +331,17 @@ etcd_version:
   returned: when O(etcd_version) is set
   type: str
   sample: "3.6.16"
+ansible_facts:
+  description: The host facts O(host) reads, merged into the host's facts.
+  returned: when O(host) is true
+  type: dict
+  contains:
+    etcd_host:
+      description: The host's default IPv4 address (C(default_ipv4), C(null) without a default route) and its
+        machine type (C(architecture)).
+      type: dict
+  sample:
+    etcd_host: {default_ipv4: 10.0.0.11, architecture: x86_64}
 firewall:
   description:
     - What O(firewall) found. C(firewalld) is C(running), C(stopped) or C(absent); C(ufw) is C(active),
@@ -654,6 +681,22 @@ def firewall_info(run, which, spec, ufw_rules=UFW_RULES):
     return out
 
 
+def host_facts():
+    """The default IPv4 source address (a UDP socket connected towards a
+    public address: the kernel picks the route and the source, nothing is
+    sent) and the machine type."""
+    address = None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.connect(("8.8.8.8", 53))
+        address = sock.getsockname()[0]
+    except OSError:
+        address = None
+    finally:
+        sock.close()
+    return {"default_ipv4": address, "architecture": os.uname().machine}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -684,6 +727,7 @@ def main():
                 nft_conf=dict(type="path", default="/etc/nftables.conf"),
                 names=dict(type="list", elements="str", default=[]),
             )),
+            host=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -708,6 +752,8 @@ def main():
     )
     if p["wal"]:
         result["wal"] = wal_info(p["wal"])
+    if p["host"]:
+        result["ansible_facts"] = {"etcd_host": host_facts()}
     try:
         if p["pki"]:
             result["pki"] = pki_info(p["pki"]["dir"], p["pki"]["sans"])

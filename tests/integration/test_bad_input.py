@@ -62,10 +62,10 @@ def bad_run(members, tmp_path, write_inventory, ansible_playbook, host_sh, lab_v
     inventory in tmp_path, runs site.yml and checks everything that must hold
     for any refused input; returns the PlaybookRun for case-specific checks."""
 
-    def run(groups, all_vars=None, host_vars=None, args=()):
+    def run(groups, all_vars=None, host_vars=None, args=(), playbook="playbooks/site.yml"):
         inv = write_inventory(tmp_path / "inventory.json", groups, lab_vars(**(all_vars or {})), host_vars)
         since = int(time.time()) - 1
-        result = ansible_playbook(inv, *args)
+        result = ansible_playbook(inv, *args, playbook=playbook)
 
         assert result.rc != 0, f"bad input was accepted:\n{result}"
         assert result.recap, f"no PLAY RECAP:\n{result}"
@@ -288,3 +288,15 @@ def test_bad_security_settings(bad_run, members, case):
 
 def test_tags_preflight_still_checks_the_version(bad_run, members):
     bad_run({"etcd": members[:3]}, {"etcd_install_version": "v3.5.1"}, args=["--tags", "preflight"])
+
+
+# ---------------------------------------------------------------------------
+# add_member.yml never founds a cluster (SAFETY-1): on blank hosts it stops in
+# the start checks, with the command that does.
+
+
+def test_add_member_on_blank_hosts_refuses_to_found_a_cluster(bad_run, members):
+    result = bad_run({"etcd": members[:3]}, playbook="playbooks/add_member.yml")
+    assert "Refuse a start" in result.failures[0].task, result
+    msg = only_message(result)
+    assert "no running cluster to add members to" in msg and "playbooks/site.yml" in msg, msg

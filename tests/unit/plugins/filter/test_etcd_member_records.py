@@ -35,6 +35,17 @@ def test_play_hosts_keep_their_own_record_and_outside_hosts_are_described():
     assert records[2]["peer_url"] == "https://[fd00::3]:12380" and records[2]["client_url"] == "https://[fd00::3]:2379"
 
 
+def test_the_etcd_host_fact_is_preferred_to_gathered_network_facts():
+    # etcd_node_info (host: true) read the address; gathered facts may be older.
+    hostvars = {"e5": {"ansible_facts": {"etcd_host": {"default_ipv4": "10.0.0.5", "architecture": "x86_64"},
+                                         "default_ipv4": {"address": "10.9.9.9"}}},
+                "e6": {"ansible_facts": {"etcd_host": {"default_ipv4": None}}, "ansible_host": "e6.lab"}}
+    e5, e6 = member_records(["e5", "e6"], hostvars, [], 2379, 2380)
+    assert e5["address"] == "10.0.0.5" and e5["address_known"] is True
+    # no default route on e6: not known, so the caller refuses rather than guess
+    assert e6["address"] == "e6.lab" and e6["address_known"] is False
+
+
 def test_an_outside_host_without_facts_or_address_is_flagged_not_guessed():
     (record,) = member_records(["e4"], HOSTVARS, ["e1"], 2379, 2380)
     assert record["address_known"] is False and record["address"] == "e4.lab"

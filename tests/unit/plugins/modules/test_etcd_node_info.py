@@ -295,3 +295,53 @@ def test_firewall_names_resolved_addresses_skipped(tmp_path):
     assert "127.0.0.1" in info["resolved"]["localhost"]
     assert info["resolved"]["localhost"] == sorted(set(info["resolved"]["localhost"]))
     assert info["unresolved"] == ["no-such-host.invalid"]
+
+
+def test_host_facts_name_the_routed_source_address_and_the_machine(monkeypatch):
+    # The address is the one the kernel picks for a public destination (the
+    # same as `ip -4 route get 8.8.8.8`); no packet is sent by a UDP connect.
+    seen = {}
+
+    class Sock:
+        def __init__(self, family, kind):
+            seen["socket"] = (family, kind)
+
+        def connect(self, addr):
+            seen["connect"] = addr
+
+        def getsockname(self):
+            return ("10.1.2.3", 40000)
+
+        def close(self):
+            seen["closed"] = True
+
+    monkeypatch.setattr(ni.socket, "socket", Sock)
+    facts = ni.host_facts()
+    assert facts == {"default_ipv4": "10.1.2.3", "architecture": os.uname().machine}
+    assert seen == {"socket": (ni.socket.AF_INET, ni.socket.SOCK_DGRAM), "connect": ("8.8.8.8", 53), "closed": True}
+
+
+def test_host_facts_without_a_default_route(monkeypatch):
+    class Unroutable:
+        def __init__(self, *args):
+            pass
+
+        def connect(self, addr):
+            raise OSError(101, "Network is unreachable")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(ni.socket, "socket", Unroutable)
+    assert ni.host_facts()["default_ipv4"] is None
+
+
+def test_host_facts_on_this_machine_match_the_kernel_route():
+    # A real read on the test machine: the address is one of its own.
+    address = ni.host_facts()["default_ipv4"]
+    if address is None:
+        pytest.skip("this machine has no IPv4 default route")
+    route = subprocess.run(["ip", "-4", "route", "get", "8.8.8.8"], capture_output=True, text=True, check=False)
+    if route.returncode != 0:
+        pytest.skip("no ip command here")
+    assert f"src {address} " in route.stdout + " "
