@@ -18,6 +18,8 @@ description:
     so a reader (etcd loading its certificate at the next connection) never sees a half-written file.
   - Makes each given directory that is missing and puts back the owner, group and mode of those that
     differ, before the files; a directory's content is never removed or changed.
+  - With O(account), first makes a system group and a system user without a home directory or puts back their
+    IDs, primary group, home and shell, so that the directories can be given to them in the same call.
   - One round trip for all the files, where M(ansible.builtin.copy) in a loop makes three per file;
     the etcd_tls role writes a member's certificates with it.
   - Uses only the Python standard library.
@@ -31,6 +33,40 @@ attributes:
     description: Shows the old and the new content of each file written (do not pass secrets).
     support: full
 options:
+  account:
+    description:
+      - A system group and a system user to make, or to put right, before the directories and files
+        (C(groupadd)/C(groupmod) and C(useradd)/C(usermod) with C(--system), no home directory is made).
+      - An existing account keeps its IDs unless O(account.uid) or O(account.gid) is set and differs.
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      name:
+        description: The user name.
+        type: str
+        required: true
+      group:
+        description: The user's primary group, made when missing.
+        type: str
+        required: true
+      uid:
+        description: The user ID; an existing user is changed to it when it differs.
+        type: int
+      gid:
+        description: The group ID; an existing group is changed to it when it differs.
+        type: int
+      home:
+        description: The user's home directory (not made).
+        type: path
+        required: true
+      shell:
+        description: The user's login shell.
+        type: path
+        default: /usr/sbin/nologin
+      comment:
+        description: The user's comment (GECOS) for a new user.
+        type: str
+        default: ""
   directories:
     description:
       - The directories to make or put right, in order (a parent before what it holds). Missing parents are made
@@ -85,6 +121,13 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Make the etcd system account and its directories in one call
+  quorum.etcd.etcd_files:
+    account: {name: etcd, group: etcd, home: /var/lib/etcd, comment: etcd}
+    directories:
+      - {path: /var/lib/etcd, owner: etcd, group: etcd, mode: "0700"}
+      - {path: /etc/etcd, owner: etcd, group: etcd, mode: "0755"}
+
 - name: Write a member's certificates
   quorum.etcd.etcd_files:
     files:
@@ -93,6 +136,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+account:
+  description: What was (or in check mode would be) done to the account, in order, for example C(group etcd made).
+  type: list
+  elements: str
+  returned: always
 directories:
   description: The directories that were (or in check mode would be) made, or whose owner, group or mode was put back.
   type: list
@@ -148,6 +196,67 @@ def ids(owner, group):
     except KeyError:
         raise FilesError("no group %r on this host" % (group,))
     return uid, gid
+
+
+def account_steps(spec, getpwnam=pwd.getpwnam, getgrnam=grp.getgrnam, getgrgid=grp.getgrgid):
+    """The commands that make the account right, each with what it does:
+    [(argv, note)], group first."""
+    steps = []
+    name, group = spec["name"], spec["group"]
+    try:
+        have_group = getgrnam(group)
+    except KeyError:
+        have_group = None
+    if have_group is None:
+        argv = ["groupadd", "--system"] + (["--gid", str(spec["gid"])] if spec.get("gid") is not None else []) + [group]
+        steps.append((argv, "group %s made" % group))
+    elif spec.get("gid") is not None and have_group.gr_gid != spec["gid"]:
+        steps.append((["groupmod", "--gid", str(spec["gid"]), group],
+                      "group %s: gid %d -> %d" % (group, have_group.gr_gid, spec["gid"])))
+    try:
+        user = getpwnam(name)
+    except KeyError:
+        user = None
+    if user is None:
+        argv = ["useradd", "--system", "--gid", group, "--comment", spec.get("comment") or "",
+                "--home-dir", spec["home"], "--no-create-home", "--shell", spec["shell"]]
+        argv += (["--uid", str(spec["uid"])] if spec.get("uid") is not None else []) + [name]
+        steps.append((argv, "user %s made" % name))
+        return steps
+    change, notes = [], []
+    try:
+        primary = getgrgid(user.pw_gid).gr_name
+    except KeyError:
+        primary = None
+    if primary != group:
+        change += ["--gid", group]
+        notes.append("group %s -> %s" % (primary, group))
+    if user.pw_dir != spec["home"]:
+        change += ["--home", spec["home"]]
+        notes.append("home %s -> %s" % (user.pw_dir, spec["home"]))
+    if user.pw_shell != spec["shell"]:
+        change += ["--shell", spec["shell"]]
+        notes.append("shell %s -> %s" % (user.pw_shell, spec["shell"]))
+    if spec.get("uid") is not None and user.pw_uid != spec["uid"]:
+        change += ["--uid", str(spec["uid"])]
+        notes.append("uid %d -> %d" % (user.pw_uid, spec["uid"]))
+    if change:
+        steps.append((["usermod"] + change + [name], "user %s: %s" % (name, ", ".join(notes))))
+    return steps
+
+
+def run_account(module, spec):
+    """Make the account right; the notes of what was (or would be) done."""
+    if not spec:
+        return []
+    steps = account_steps(spec)
+    if not module.check_mode:
+        for argv, _note in steps:
+            binary = module.get_bin_path(argv[0], required=True)
+            rc, out, err = module.run_command([binary] + argv[1:])
+            if rc != 0:
+                raise FilesError("%s failed (rc %d): %s" % (" ".join(argv), rc, (err or out).strip()))
+    return [note for _argv, note in steps]
 
 
 def plan(spec):
@@ -241,6 +350,15 @@ def run(files, check_mode, diffs=None):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            account=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                group=dict(type="str", required=True),
+                uid=dict(type="int"),
+                gid=dict(type="int"),
+                home=dict(type="path", required=True),
+                shell=dict(type="path", default="/usr/sbin/nologin"),
+                comment=dict(type="str", default=""),
+            )),
             directories=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 owner=dict(type="str", required=True),
@@ -259,11 +377,13 @@ def main():
     )
     diffs = [] if module._diff else None
     try:
+        account = run_account(module, module.params["account"])
         directories = run_directories(module.params["directories"], module.check_mode)
         written, fixed = run(module.params["files"], module.check_mode, diffs)
     except (FilesError, OSError, IOError) as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=bool(directories or written or fixed), directories=directories, written=written, fixed=fixed)
+    result = dict(changed=bool(account or directories or written or fixed), account=account, directories=directories,
+                  written=written, fixed=fixed)
     if diffs:
         result["diff"] = diffs
     module.exit_json(**result)

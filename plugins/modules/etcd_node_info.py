@@ -383,14 +383,25 @@ import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_wal import WalError, scan
+
+# cryptography is imported only when the PKI dir is read (about 0.2 s of a
+# node's CPU per call; the host facts and the other reads do without it).
+x509 = serialization = None  # pylint: disable=invalid-name
+
+
+def has_cryptography():
+    """Import cryptography on first use; whether it is there."""
+    global x509, serialization  # pylint: disable=global-statement
+    if x509 is None:
+        try:
+            from cryptography import x509 as _x509  # pylint: disable=import-outside-toplevel
+            from cryptography.hazmat.primitives import serialization as _serialization  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return False
+        x509, serialization = _x509, _serialization
+    return True
+
 
 MAX_CONTENT = 1024 * 1024
 TYPES = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
@@ -509,9 +520,10 @@ def canonical_san(entry):
     return "DNS:" + value
 
 
-def pki_file(path, is_key, crypto=HAS_CRYPTOGRAPHY):
+def pki_file(path, is_key, crypto=None):
     """Owner, mode and the public part of one PKI file; None when absent.
     A private key is parsed only to return its public half (SAFETY-17)."""
+    crypto = has_cryptography() if crypto is None else crypto
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -545,8 +557,9 @@ def pki_file(path, is_key, crypto=HAS_CRYPTOGRAPHY):
     return info
 
 
-def pki_info(pki_dir, sans, crypto=HAS_CRYPTOGRAPHY):
+def pki_info(pki_dir, sans, crypto=None):
     """What the etcd_tls role's plan reads from a node's PKI directory."""
+    crypto = has_cryptography() if crypto is None else crypto
     files = {}
     for name in PKI_CERTS + PKI_KEYS:
         files[name] = pki_file(os.path.join(pki_dir, name), name in PKI_KEYS, crypto)

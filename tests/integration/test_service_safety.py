@@ -55,15 +55,15 @@ def cluster(lab_containers, write_inventory, lab_vars, ansible_playbook, tmp_pat
 def test_changed_config_restarts_one_member_at_a_time_leader_last(cluster, ansible_playbook, host_sh):
     """SAFETY-11, SAFETY-12: a changed setting restarts each member once, the
     leader last, gated. The same run puts back drifted modes and owners on
-    one member (SAFETY-19: keys 0600 owned by etcd, data dir 0700) and the
-    mode of the CA's directory on the controller (0700); the run after that
-    changes nothing."""
+    one member (SAFETY-19: keys 0600 owned by etcd, data dir 0700, the etcd
+    user's login shell /usr/sbin/nologin) and the mode of the CA's directory
+    on the controller (0700); the run after that changes nothing."""
     hosts, inv = cluster
     leader = leader_name(host_sh, hosts[0])
     pids = {h: main_pid(host_sh, h) for h in hosts}
     drifted = hosts[1]
     assert host_sh(drifted, f"chmod 0644 {PKI}/member.key && chown root:root {PKI}/admin.key "
-                            "&& chmod 0755 /var/lib/etcd").returncode == 0
+                            "&& chmod 0755 /var/lib/etcd && usermod --shell /bin/bash etcd").returncode == 0
     ca_dir = Path(inv).parent / "etcd-pki" / "svc"  # the CA's directory on the controller, too
     ca_dir.chmod(0o755)
 
@@ -71,6 +71,8 @@ def test_changed_config_restarts_one_member_at_a_time_leader_last(cluster, ansib
     assert run.rc == 0, run
     modes = host_sh(drifted, f"stat -c '%a %U' {PKI}/member.key {PKI}/admin.key /var/lib/etcd").stdout.split("\n")
     assert modes[:3] == ["600 etcd", "600 etcd", "700 etcd"], modes  # SAFETY-19
+    shell = host_sh(drifted, "getent passwd etcd | cut -d: -f7").stdout.strip()
+    assert shell == "/usr/sbin/nologin", shell  # SAFETY-19: no login shell
     assert oct(ca_dir.stat().st_mode & 0o777) == "0o700", oct(ca_dir.stat().st_mode)  # SAFETY-19
     restarted = RESTARTED.findall(run.output)
     gates = re.findall(r"^TASK \[quorum\.etcd\.etcd_service : Wait until every member answers", run.output, re.M)

@@ -47,3 +47,9 @@ def test_the_table_puts_the_peer_beside_ours_with_the_ratio():
     alone = bench.table({"idempotent re-run #1": {"ours": (12.4, 87, 0)}}, argparse.Namespace(
         members=3, version=None, peer=None)).splitlines()
     assert alone[0].endswith("| seconds | task headers | changed |") and alone[2] == "| idempotent re-run #1 | 12.4 | 87 | 0 |"
+
+
+def test_the_upgrade_step_goes_to_the_next_minor_line_of_the_lab():
+    assert bench.next_line("3.5.35") == bench.LINES["3.6"]
+    assert bench.next_line("3.6.16") == bench.LINES["3.7"]
+    assert bench.next_line("3.7.3") is None

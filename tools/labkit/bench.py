@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """The `bench` command of tools/lab.py: the first converge of blank
-containers and idempotent re-runs (and one member added and removed),
+containers and idempotent re-runs (then one member added and removed, the
+CA rotated and etcd upgraded to the next minor line),
 timed with the same docker connection Molecule uses; with --peer, the same
 first converge and re-runs of another etcd role (a checkout of
 githubixx/ansible-role-etcd) on containers of their own, in the same run,
@@ -16,7 +17,7 @@ import re
 import sys
 import time
 
-from .base import LAB, MIRROR_URL, run
+from .base import DEFAULT_VERSION, LAB, LINES, MIRROR_URL, run
 from .nodes import ansible_playbook, down, member_names, start_containers, up, write_inventory
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -163,6 +164,16 @@ def cmd_bench(args) -> None:
             ours(f"remove_member.yml, one member of {args.members + 1}",
                  *_timed_play(inv, "playbooks/remove_member.yml", "-e", f"etcd_remove_members={names[-1]}",
                               tasks=tasks))
+        if args.operations:
+            # The three steps of a CA rotation (three rolling restarts), then
+            # the upgrade to the next minor line (a snapshot first, a rolling
+            # restart): each with every health gate and check in place.
+            inv = write_inventory(prefix, member_names(prefix, args.members), version_vars)
+            ours(f"rotate_ca.yml, {args.members} members", *_timed_play(inv, "playbooks/rotate_ca.yml", tasks=tasks))
+            target = next_line(args.version or DEFAULT_VERSION)
+            if target:
+                ours(f"upgrade.yml, {args.version or DEFAULT_VERSION} -> {target}",
+                     *_timed_play(inv, "playbooks/upgrade.yml", "-e", f"etcd_install_version={target}", tasks=tasks))
     finally:
         if not args.keep:
             down(prefix)
@@ -172,6 +183,14 @@ def cmd_bench(args) -> None:
     with open(os.path.join(LAB, "bench.json"), "w") as fh:
         json.dump([{"step": step, **{who: {"seconds": round(v[0], 1), "task_headers": v[1], "changed": v[2]}
                                      for who, v in cols.items()}} for step, cols in rows.items()], fh, indent=2)
+
+
+def next_line(version: str):
+    """The lab's release of the next minor line after ``version``, or None."""
+    minor = ".".join(version.split(".")[:2])
+    lines = sorted(LINES, key=lambda line: tuple(int(n) for n in line.split(".")))
+    later = [line for line in lines if tuple(int(n) for n in line.split(".")) > tuple(int(n) for n in minor.split("."))]
+    return LINES[later[0]] if later else None
 
 
 def table(rows, args) -> str:
@@ -202,6 +221,8 @@ def register(sub) -> None:
     p.add_argument("--keep", action="store_true", help="keep the containers afterwards")
     p.add_argument("--no-membership", dest="membership", action="store_false",
                    help="skip timing add_member.yml and remove_member.yml")
+    p.add_argument("--no-operations", dest="operations", action="store_false",
+                   help="skip timing rotate_ca.yml and upgrade.yml to the next minor line")
     p.add_argument("--version", help="etcd release for every run (default: the roles' own; with --peer 3.5.35, "
                                      "since the peer passes --enable-v2, which etcd 3.6 no longer has)")
     p.add_argument("--peer", metavar="ROLE_DIR",

@@ -128,3 +128,92 @@ def test_a_file_where_a_directory_goes_stops_the_call_before_any_change(tmp_path
     with pytest.raises(ef.FilesError, match="pki exists and is not a directory"):
         ef.run_directories(dirs, check_mode=False)
     assert not (tmp_path / "data").exists()
+
+
+# --- account (the etcd_user role's group and user, in the same call) ---
+
+class _Pw:
+    def __init__(self, name, uid, gid, home, shell):
+        self.pw_name, self.pw_uid, self.pw_gid, self.pw_dir, self.pw_shell = name, uid, gid, home, shell
+
+
+class _Gr:
+    def __init__(self, name, gid):
+        self.gr_name, self.gr_gid = name, gid
+
+
+def _lookups(users, groups):
+    def getpwnam(name):
+        return users[name]
+
+    def getgrnam(name):
+        return groups[name]
+
+    def getgrgid(gid):
+        return next(g for g in groups.values() if g.gr_gid == gid)
+
+    return {"getpwnam": getpwnam, "getgrnam": getgrnam, "getgrgid": getgrgid}
+
+
+SPEC = {"name": "etcd", "group": "etcd", "uid": None, "gid": None, "home": "/var/lib/etcd",
+        "shell": "/usr/sbin/nologin", "comment": "etcd"}
+
+
+def test_a_missing_account_is_made_group_first_as_system_accounts_without_a_home():
+    steps = ef.account_steps(SPEC, **_lookups({}, {}))
+    assert steps == [
+        (["groupadd", "--system", "etcd"], "group etcd made"),
+        (["useradd", "--system", "--gid", "etcd", "--comment", "etcd", "--home-dir", "/var/lib/etcd",
+          "--no-create-home", "--shell", "/usr/sbin/nologin", "etcd"], "user etcd made"),
+    ]
+
+
+def test_pinned_ids_are_passed_and_a_right_account_needs_nothing():
+    spec = dict(SPEC, uid=990, gid=991)
+    made = ef.account_steps(spec, **_lookups({}, {}))
+    assert made[0][0] == ["groupadd", "--system", "--gid", "991", "etcd"]
+    assert made[1][0][-3:] == ["--uid", "990", "etcd"]
+    right = _lookups({"etcd": _Pw("etcd", 990, 991, "/var/lib/etcd", "/usr/sbin/nologin")}, {"etcd": _Gr("etcd", 991)})
+    assert ef.account_steps(spec, **right) == []
+    # without pinned IDs, whatever IDs the account has are kept
+    assert ef.account_steps(SPEC, **right) == []
+
+
+def test_a_drifted_user_and_group_are_put_back_with_what_changed_named():
+    drifted = _lookups({"etcd": _Pw("etcd", 990, 100, "/home/etcd", "/bin/bash")},
+                       {"etcd": _Gr("etcd", 991), "users": _Gr("users", 100)})
+    steps = ef.account_steps(dict(SPEC, gid=995, uid=996), **drifted)
+    assert steps == [
+        (["groupmod", "--gid", "995", "etcd"], "group etcd: gid 991 -> 995"),
+        (["usermod", "--gid", "etcd", "--home", "/var/lib/etcd", "--shell", "/usr/sbin/nologin", "--uid", "996", "etcd"],
+         "user etcd: group users -> etcd, home /home/etcd -> /var/lib/etcd, shell /bin/bash -> /usr/sbin/nologin, "
+         "uid 990 -> 996"),
+    ]
+
+
+class _Module:
+    def __init__(self, check_mode, rc=0):
+        self.check_mode, self.rc, self.ran = check_mode, rc, []
+
+    def get_bin_path(self, name, required=False):
+        return "/usr/sbin/" + name
+
+    def run_command(self, argv):
+        self.ran.append(argv)
+        return self.rc, "", "useradd: boom" if self.rc else ""
+
+
+def test_check_mode_names_the_account_changes_and_runs_nothing(monkeypatch):
+    monkeypatch.setattr(ef, "account_steps", lambda spec: [(["groupadd", "--system", "etcd"], "group etcd made")])
+    module = _Module(check_mode=True)
+    assert ef.run_account(module, SPEC) == ["group etcd made"]
+    assert module.ran == []
+    assert ef.run_account(module, None) == []
+
+
+def test_a_failed_account_command_stops_the_call_naming_it(monkeypatch):
+    monkeypatch.setattr(ef, "account_steps", lambda spec: [(["useradd", "etcd"], "user etcd made")])
+    module = _Module(check_mode=False, rc=9)
+    with pytest.raises(ef.FilesError, match="useradd etcd failed \\(rc 9\\): useradd: boom"):
+        ef.run_account(module, SPEC)
+    assert module.ran == [["/usr/sbin/useradd", "etcd"]]
