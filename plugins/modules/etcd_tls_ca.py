@@ -81,7 +81,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 made:
-  description: What was (or in check mode would be) made or put right, of C(directory), C(mode), C(key) and C(certificate).
+  description:
+    - What was (or in check mode would be) made or put right, of C(directory), C(mode) (the directory's), C(key),
+      C(key mode) and C(certificate).
   type: list
   elements: str
   returned: success
@@ -210,6 +212,8 @@ def run(params, check_mode):
         key = load_key(key_path, params["passphrase"])  # named at once when it cannot be opened
     if not key_there:
         made.append("key")
+    elif os.stat(key_path).st_mode & 0o7777 != 0o600:
+        made.append("key mode")
     if not key_there or not os.path.exists(crt_path):
         made.append("certificate")
     if check_mode or not made:
@@ -220,6 +224,8 @@ def run(params, check_mode):
     if not key_there:
         key = new_key(params["key_type"], params["rsa_size"])
         write_private(key_path, key_bytes(key, params["passphrase"]), 0o600)
+    elif "key mode" in made:
+        os.chmod(key_path, 0o600)
     if "certificate" in made:
         pem = ca_certificate(key, params["common_name"], params["valid_days"], permitted)
         tmp = crt_path + ".tmp-%d" % os.getpid()

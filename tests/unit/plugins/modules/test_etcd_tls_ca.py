@@ -66,6 +66,9 @@ def test_a_complete_ca_is_left_alone_and_a_drifted_directory_mode_put_back(tmp_p
     assert mode(tmp_path / "ca") == 0o755  # check mode wrote nothing
     assert ca.run(params(tmp_path / "ca"), check_mode=False) == ["mode"]
     assert mode(tmp_path / "ca") == 0o700
+    os.chmod(tmp_path / "ca" / "ca.key", 0o644)  # SAFETY-19: the CA key is put back to 0600
+    assert ca.run(params(tmp_path / "ca"), check_mode=False) == ["key mode"]
+    assert mode(tmp_path / "ca" / "ca.key") == 0o600
     assert (tmp_path / "ca" / "ca.key").read_bytes() == key and (tmp_path / "ca" / "ca.crt").read_bytes() == crt
 
 
