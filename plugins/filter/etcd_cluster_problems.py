@@ -19,6 +19,8 @@ description:
   - For the planned member list of the whole group (C(etcd_cluster_members), members outside the play
     included), duplicate names and addresses and, unless allowed, an even size.
   - The authentication settings that need each other.
+  - The discovery settings (C(static), or C(srv) with a domain); with C(srv), that every member's address is a DNS
+    name (the targets of SRV records are names).
 options:
   _input:
     description: The hosts of the play (C(ansible_play_hosts)).
@@ -71,6 +73,21 @@ options:
     description: C(etcd_cluster_auth_token_ttl), in seconds.
     type: raw
     default: 300
+  discovery:
+    description: C(etcd_cluster_discovery) (C(static) or C(srv)).
+    type: str
+    default: static
+    version_added: "0.4.0"
+  discovery_srv:
+    description: C(etcd_cluster_discovery_srv), the domain of DNS discovery (a DNS name; needed with C(srv)).
+    type: str
+    default: ""
+    version_added: "0.4.0"
+  discovery_srv_name:
+    description: C(etcd_cluster_discovery_srv_name) (letters, digits and C(-); may be empty).
+    type: str
+    default: ""
+    version_added: "0.4.0"
 author:
   - quorum.etcd maintainers (@quorum)
 '''
@@ -94,6 +111,7 @@ _value:
   elements: str
 '''
 
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -101,6 +119,9 @@ from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_values import hos
 
 # etcd member names: what the role accepts (URL- and file-name safe).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# A DNS name of at least two labels (a discovery domain, a member's name).
+DNS_NAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
+SRV_SERVICE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,40}[A-Za-z0-9])?$")
 
 
 def _duplicates(values):
@@ -121,7 +142,7 @@ def _positive_int(value):
 
 def cluster_problems(play_hosts, hostvars, members, group, group_hosts, client_port, peer_port,
                      allow_even_size=False, check_size=True, auth_enabled=False, root_password_set=False,
-                     token_ttl=300):
+                     token_ttl=300, discovery="static", discovery_srv="", discovery_srv_name=""):
     if not isinstance(members, (list, tuple)) or not all(isinstance(m, dict) for m in members):
         raise AnsibleFilterError("etcd_cluster_problems: members must be the planned member list, got %r" % (members,))
     bad = []
@@ -153,6 +174,37 @@ def cluster_problems(play_hosts, hostvars, members, group, group_hosts, client_p
                    " user; keep it in Ansible Vault).")
     if not _positive_int(token_ttl):
         bad.append("etcd_cluster_auth_token_ttl=%s must be a positive number of seconds." % shown(token_ttl))
+    bad.extend(_discovery_problems(members, discovery, discovery_srv, discovery_srv_name))
+    return bad
+
+
+def _dns_name(value):
+    """A DNS name of two labels or more, not an IP address."""
+    text = str(value or "")
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return False
+    except ValueError:
+        return bool(DNS_NAME.match(text))
+
+
+def _discovery_problems(members, discovery, domain, service_name):
+    if discovery not in ("static", "srv"):
+        return ["etcd_cluster_discovery=%s must be static or srv." % shown(discovery)]
+    if discovery != "srv":
+        return []
+    bad = []
+    if not _dns_name(domain):
+        bad.append("etcd_cluster_discovery=srv needs etcd_cluster_discovery_srv, the DNS domain of the SRV records"
+                   " (a name such as etcd.example.internal); got %s." % shown(domain))
+    if service_name and not SRV_SERVICE.match(str(service_name)):
+        bad.append("etcd_cluster_discovery_srv_name=%s must be letters, digits and '-' (a suffix of the SRV service)."
+                   % shown(service_name))
+    by_ip = [str(m.get("host")) + " (" + str(m.get("address")) + ")" for m in members
+             if not _dns_name(m.get("address"))]
+    if by_ip:
+        bad.append("etcd_cluster_discovery=srv: the targets of SRV records are DNS names, so each member's"
+                   " etcd_cluster_address must be its name in DNS; not a DNS name: %s." % ", ".join(by_ip))
     return bad
 
 

@@ -109,30 +109,18 @@ from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     Refusal,
     run_module,
 )
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_defrag_plan import free_share, wants_defrag
 
 
 def free_percent(status):
     """Free share of the database file, or None when etcd does not say (3.4)."""
-    size, in_use = status["db_size"], status["db_size_in_use"]
-    if in_use is None or size <= 0:
-        return None
-    return round(100.0 * max(size - in_use, 0) / size, 1)
+    return free_share(status["db_size"], status["db_size_in_use"])
 
 
 def _free_bytes(status):
     if status["db_size_in_use"] is None:
         return None
     return max(status["db_size"] - status["db_size_in_use"], 0)
-
-
-def wants_defrag(free, min_free_percent, force, free_bytes=None, min_free_mb=0):
-    """The one decision, used in check mode and for real: the free share and
-    the free bytes (the waste) both at their thresholds, or force."""
-    if force:
-        return True
-    if free is None or free < min_free_percent:
-        return False
-    return min_free_mb <= 0 or (free_bytes or 0) >= min_free_mb * 1024 * 1024
 
 
 def run(module, client):

@@ -131,6 +131,15 @@ options:
     type: bool
     default: false
     version_added: "0.4.0"
+  srv:
+    description:
+      - DNS SRV names to look up as this host's resolvers (C(/etc/resolv.conf)) answer them, for etcd's DNS
+        discovery (C(_etcd-server-ssl._tcp.<domain>)); each record's target is resolved to its addresses too.
+      - A lookup that fails is reported with its reason in RV(srv), not as a failure of the module.
+    type: list
+    elements: str
+    default: []
+    version_added: "0.4.0"
   firewall:
     description:
       - What the etcd_firewall role compares before it writes, read with each firewall's own tools when they are
@@ -342,6 +351,18 @@ ansible_facts:
       type: dict
   sample:
     etcd_host: {default_ipv4: 10.0.0.11, architecture: x86_64}
+srv:
+  description:
+    - One entry per name of O(srv). C(records) are its SRV records sorted by priority and weight, each with its
+      C(target) (lower case, no trailing dot), C(port), C(priority), C(weight) and the C(addresses) this host
+      resolves the target to; C(error) says why the lookup failed (C(null) when it did not).
+  returned: when O(srv) is not empty
+  type: dict
+  sample:
+    _etcd-server-ssl._tcp.etcd.example.internal:
+      error: null
+      records:
+        - {target: etcd1.etcd.example.internal, port: 2380, priority: 0, weight: 0, addresses: [10.0.0.11]}
 firewall:
   description:
     - What O(firewall) found. C(firewalld) is C(running), C(stopped) or C(absent); C(ufw) is C(active),
@@ -383,6 +404,7 @@ import socket
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_dns import DnsError, lookup_srv
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_wal import WalError, scan
 
 # cryptography is imported only when the PKI dir is read (about 0.2 s of a
@@ -694,6 +716,22 @@ def firewall_info(run, which, spec, ufw_rules=UFW_RULES):
     return out
 
 
+def srv_info(names, lookup=lookup_srv):
+    """Each SRV name's records (with the addresses of their targets) or why
+    the lookup failed."""
+    out = {}
+    for name in names:
+        try:
+            records = lookup(name)
+        except DnsError as exc:
+            out[name] = {"records": [], "error": str(exc)}
+            continue
+        for record in records:
+            record["addresses"] = resolve(record["target"])
+        out[name] = {"records": records, "error": None}
+    return out
+
+
 def host_facts():
     """The default IPv4 source address (a UDP socket connected towards a
     public address: the kernel picks the route and the source, nothing is
@@ -741,6 +779,7 @@ def main():
                 names=dict(type="list", elements="str", default=[]),
             )),
             host=dict(type="bool", default=False),
+            srv=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -765,6 +804,8 @@ def main():
     )
     if p["wal"]:
         result["wal"] = wal_info(p["wal"])
+    if p["srv"]:
+        result["srv"] = srv_info(p["srv"])
     if p["host"]:
         result["ansible_facts"] = {"etcd_host": host_facts()}
     try:

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.lab
 PKI = "/etc/etcd/pki"
 ETCDCTL = (f"ETCDCTL_API=3 etcdctl --cacert {PKI}/ca.crt --cert {PKI}/admin.crt --key {PKI}/admin.key "
            "--endpoints https://127.0.0.1:2379")
-QUOTA = 16 * 1024 * 1024
+MIB = 1024 * 1024
+QUOTA = 16 * MIB
 # 200 puts of 384 KiB: bounded, and about five times the quota.
 FILL = (f"head -c 393216 /dev/urandom | base64 -w0 > /tmp/fill && "
         f"for i in $(seq 1 200); do {ETCDCTL} put /fill < /tmp/fill >/dev/null 2>/tmp/fill.err || break; done; "
@@ -119,13 +120,10 @@ def sizes(host_sh, host):
     return status["dbSize"], status["dbSizeInUse"]
 
 
-def test_only_the_fragmented_member_is_defragmented(cluster, ansible_playbook, host_sh):
-    """Issue 18, item 2: defragmentation by need. Every member gets the same
-    waste (one key rewritten many times, then compacted); two are
-    defragmented by hand; maintenance.yml with a share and an absolute
-    threshold defragments the third alone and reports its sizes."""
-    hosts, inv = cluster
-    mib = 1024 * 1024
+def fragment_the_first(host_sh, hosts):
+    """Every member gets the same waste (one key rewritten many times, then
+    compacted); all but the first are defragmented by hand. Returns each
+    member's (size, size in use)."""
     churn = (f"head -c 131072 /dev/urandom | base64 -w0 > /tmp/churn && "
              f"for i in $(seq 1 24); do {ETCDCTL} put /churn < /tmp/churn >/dev/null || exit 1; done && "
              f"rev=$({ETCDCTL} endpoint status -w json | python3 -c 'import json,sys; "
@@ -139,7 +137,17 @@ def test_only_the_fragmented_member_is_defragmented(cluster, ansible_playbook, h
         assert host_sh(host, f"{ETCDCTL} defrag").returncode == 0, host
     before = {h: sizes(host_sh, h) for h in hosts}
     waste = {h: size - in_use for h, (size, in_use) in before.items()}
-    assert waste[hosts[0]] >= 2 * mib and all(waste[h] < mib for h in hosts[1:]), before
+    assert waste[hosts[0]] >= 2 * MIB and all(waste[h] < MIB for h in hosts[1:]), before
+    return before
+
+
+def test_only_the_fragmented_member_is_defragmented(cluster, ansible_playbook, host_sh):
+    """Issue 18, item 2: defragmentation by need. Every member gets the same
+    waste (one key rewritten many times, then compacted); two are
+    defragmented by hand; maintenance.yml with a share and an absolute
+    threshold defragments the third alone and reports its sizes."""
+    hosts, inv = cluster
+    before = fragment_the_first(host_sh, hosts)
 
     run = ansible_playbook(inv, "-e", "etcd_maintenance_defrag_min_free_mb=1", "-e", "etcd_maintenance_compact=false",
                            playbook="playbooks/maintenance.yml")
@@ -147,5 +155,62 @@ def test_only_the_fragmented_member_is_defragmented(cluster, ansible_playbook, h
     report = re.search(r"Defragmented: (.*?)\.\s+Disarmed", re.sub(r"\s+", " ", run.output))
     assert report and report.group(1).split()[0] == hosts[0] and ", " not in report.group(1), run.output[-2000:]
     after = {h: sizes(host_sh, h) for h in hosts}
-    assert after[hosts[0]][0] <= before[hosts[0]][0] - 2 * mib, (before, after)
+    assert after[hosts[0]][0] <= before[hosts[0]][0] - 2 * MIB, (before, after)
     assert all(after[h][0] == before[h][0] for h in hosts[1:]), (before, after)  # left alone
+
+
+UNIT = "etcd-maintenance"
+STATE = f"/var/lib/quorum-etcd/{UNIT}.json"
+
+
+def trigger(host_sh, host):
+    """Start the timer's service now, as the timer would (a oneshot: returns when the run ended)."""
+    return host_sh(host, f"systemctl start {UNIT}.service")
+
+
+def test_the_timer_defragments_the_fragmented_member_alone_and_fails_visibly(cluster, ansible_playbook, host_sh):
+    """Issue 18, item 2, the optional timer: site.yml installs it on every
+    member; a run started on every member defragments the fragmented member
+    alone (one member acts for the cluster), reports its sizes; a run while
+    a member is down changes nothing and leaves the unit failed with the
+    reason in the state file; an empty schedule removes the timer."""
+    hosts, inv = cluster
+    run = ansible_playbook(inv, "-e", "etcd_maintenance_schedule=weekly", "-e", "etcd_maintenance_defrag_min_free_mb=1")
+    assert run.rc == 0, run
+    stopped = None
+    try:
+        for host in hosts:
+            assert host_sh(host, f"systemctl is-active {UNIT}.timer").stdout.strip() == "active", host
+        before = fragment_the_first(host_sh, hosts)
+        for host in reversed(hosts):
+            res = trigger(host_sh, host)
+            assert res.returncode == 0, (host, res.stderr, host_sh(host, f"journalctl -u {UNIT} -n 20 --no-pager").stdout)
+        after = {h: sizes(host_sh, h) for h in hosts}
+        assert after[hosts[0]][0] <= before[hosts[0]][0] - 2 * MIB, (before, after)
+        assert all(after[h][0] == before[h][0] for h in hosts[1:]), (before, after)  # left alone
+        states = {h: json.loads(host_sh(h, f"cat {STATE}").stdout) for h in hosts}
+        acted = [h for h, st in states.items() if st["acted"]]
+        assert len(acted) == 1 and all(st["ok"] and st["by"] == acted[0] for st in states.values()), states
+        done = states[acted[0]]["defragmented"]
+        assert [d["member"] for d in done] == [hosts[0]] and done[0]["size_after"] == after[hosts[0]][0], states
+        journal = host_sh(acted[0], f"journalctl -u {UNIT} --no-pager -o cat").stdout
+        assert f"defragmented member {hosts[0]}" in journal and f"{before[hosts[0]][0]} -> " in journal, journal
+
+        # A member down: nothing is done, the unit is failed, the state says why.
+        stopped = hosts[2]
+        assert host_sh(stopped, "systemctl stop etcd").returncode == 0
+        res = trigger(host_sh, hosts[0])
+        assert res.returncode != 0
+        assert host_sh(hosts[0], f"systemctl is-failed {UNIT}.service").stdout.strip() == "failed"
+        state = json.loads(host_sh(hosts[0], f"cat {STATE}").stdout)
+        assert state["ok"] is False and f"voters {stopped} did not answer" in state["error"], state
+    finally:
+        if stopped:
+            host_sh(stopped, "systemctl start etcd")
+        # Hands the shared cluster back as deployed: the gate of site.yml
+        # waits for the restarted member; the empty schedule removes the timer.
+        back = ansible_playbook(inv)
+        assert back.rc == 0, back
+    for host in hosts:
+        assert host_sh(host, f"test -e /etc/systemd/system/{UNIT}.timer").returncode != 0, host
+        assert host_sh(host, f"systemctl is-failed {UNIT}.service").stdout.strip() != "failed", host

@@ -46,6 +46,8 @@ IMAGE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt",
     "python3-cryptography", "python3-cffi-backend", "nftables", "iproute2", "procps", "curl",
     "openssl", "ca-certificates", "ufw", "firewalld", "libpam-systemd",
+    # The lab's DNS server (nodes.dns_up) for etcd's DNS discovery.
+    "dnsmasq-base",
 ]
 # How engine.build_image makes it; a new recipe builds a new image.
 # 2: built without the lab's bytecode prefix (base.system_env), so dpkg's

@@ -153,3 +153,43 @@ def down(prefix: str) -> None:
 def ansible_playbook(inventory: str, playbook: str, *args: str, capture=False):
     cmd = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, playbook), *args]
     return run(cmd, env=venv_env(), check=not capture, capture=capture, cwd=ROOT)
+
+
+# --------------------------------------------------------------------------
+# A DNS server for etcd's DNS discovery (SRV records)
+
+def dns_up(name: str, hosts: dict, srv: dict, domain: str) -> str:
+    """Start ``name``: Debian's dnsmasq (from the node image) answering for
+    ``domain`` from ``hosts`` (DNS name -> IPv4) and ``srv`` (SRV name ->
+    [(target, port)]), and sending every other question on to the engine's
+    DNS (so the members still find the mirror). A container left from an
+    earlier run is replaced. Returns its IPv4 address, for point_resolvers."""
+    remove_containers([name])
+    args = ["--keep-in-foreground", "--log-queries", "--log-facility=-", "--user=root", "--no-hosts",
+            f"--local=/{domain}/"]
+    args += [f"--host-record={host},{ip}" for host, ip in sorted(hosts.items())]
+    args += [f"--srv-host={service},{target},{port}" for service, records in sorted(srv.items())
+             for target, port in records]
+    run(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK,
+         "--label", "project=quorum-etcd", "--entrypoint", "/usr/sbin/dnsmasq", IMAGE, *args], capture=True)
+    deadline = time.monotonic() + 60
+    while True:
+        state = container_state(name)
+        address = container_address(name)
+        if state == "running" and address:
+            return address
+        if state in ("exited", "dead", "") or time.monotonic() > deadline:
+            raise SystemExit(diagnose(name, f"dnsmasq is {state or 'gone'}, not running"))
+        time.sleep(0.2)
+
+
+def point_resolvers(names, address: str) -> None:
+    """Make ``address`` the only resolver of each container (its
+    /etc/resolv.conf, which the engine mounts and a restart rewrites)."""
+    for name in names:
+        run(["docker", "exec", name, "sh", "-c", f"printf 'nameserver {address}\\noptions ndots:0\\n' > /etc/resolv.conf"],
+            capture=True)
+
+
+def container_address(name: str) -> str:
+    return _sh_out(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name])

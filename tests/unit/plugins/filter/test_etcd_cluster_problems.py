@@ -95,3 +95,22 @@ def test_a_play_host_without_its_record_is_a_programming_error():
         cluster_problems(["n9"], {"n9": {}}, [], "etcd", ["n9"], 2379, 2380)
     with pytest.raises(AnsibleFilterError, match="members must be the planned member list"):
         cluster_problems([], {}, "n1", "etcd", [], 2379, 2380)
+
+
+def test_discovery_settings_are_checked():
+    hostvars, members = plan(member("n1", address="n1.etcd.lab"), member("n2", address="n2.etcd.lab"),
+                             member("n3", address="n3.etcd.lab"))
+    assert problems(hostvars, members, discovery="srv", discovery_srv="etcd.lab") == []
+    assert problems(hostvars, members, discovery="srv", discovery_srv="etcd.lab", discovery_srv_name="blue-2") == []
+    assert problems(hostvars, members) == []
+    assert problems(hostvars, members, discovery="dns") == ['etcd_cluster_discovery="dns" must be static or srv.']
+    (msg,) = problems(hostvars, members, discovery="srv")
+    assert msg.startswith("etcd_cluster_discovery=srv needs etcd_cluster_discovery_srv") and 'got ""' in msg
+    (msg,) = problems(hostvars, members, discovery="srv", discovery_srv="etcd.lab", discovery_srv_name="a_b")
+    assert 'etcd_cluster_discovery_srv_name="a_b"' in msg
+
+
+def test_discovery_by_srv_needs_dns_names_as_addresses():
+    hostvars, members = plan(member("n1", address="n1.etcd.lab"), member("n2"), member("n3", address="fd00::3"))
+    (msg,) = problems(hostvars, members, discovery="srv", discovery_srv="etcd.lab")
+    assert msg.endswith("not a DNS name: n2 (10.0.0.2), n3 (fd00::3).")
