@@ -116,16 +116,16 @@ def parse_srv(msg, qid):
     return sorted(records, key=lambda r: (r["priority"], -r["weight"], r["target"], r["port"]))
 
 
-def _udp(server, message, timeout, port=53):
+def _connect(server, kind, timeout, port):
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock = socket.socket(family, kind)
     try:
         sock.settimeout(timeout)
         sock.connect((server, port))
-        sock.send(message)
-        return sock.recv(65535)
-    finally:
+    except BaseException:
         sock.close()
+        raise
+    return sock
 
 
 def _recv_exact(sock, count):
@@ -138,12 +138,19 @@ def _recv_exact(sock, count):
     return data
 
 
-def _tcp(server, message, timeout, port=53):
-    family = socket.AF_INET6 if ":" in server else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _udp(server, message, timeout, port=53):
+    sock = _connect(server, socket.SOCK_DGRAM, timeout, port)
     try:
-        sock.settimeout(timeout)
-        sock.connect((server, port))
+        sock.send(message)
+        return sock.recv(65535)
+    finally:
+        sock.close()
+
+
+def _tcp(server, message, timeout, port=53):
+    """The same question over TCP, each message behind its 2-byte length."""
+    sock = _connect(server, socket.SOCK_STREAM, timeout, port)
+    try:
         sock.sendall(struct.pack("!H", len(message)) + message)
         length = struct.unpack("!H", _recv_exact(sock, 2))[0]
         return _recv_exact(sock, length)

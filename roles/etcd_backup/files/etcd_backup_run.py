@@ -29,35 +29,15 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import etcd_snapshots  # noqa: E402 pylint: disable=wrong-import-position
+from etcd_scheduled import Refused, run as _run, run_json as _json, write_json as _write_json  # noqa: E402 pylint: disable=wrong-import-position
 
 MIB = 2 ** 20
-
-
-class Refused(Exception):
-    """A step that failed, with the sentence that names it."""
-
-
-def _run(argv):
-    res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                         check=False)
-    return res.returncode, res.stdout, (res.stderr.strip().splitlines() or [""])[-1]
-
-
-def _json(argv, what, allow_rc=(0,)):
-    rc, out, err = _run(argv)
-    if rc not in allow_rc:
-        raise Refused("%s failed (exit %d): %s" % (what, rc, err))
-    try:
-        return json.loads(out)
-    except ValueError:
-        raise Refused("%s printed no JSON: %s" % (what, (out or err)[:300]))
 
 
 def _sha256(path):
@@ -66,22 +46,6 @@ def _sha256(path):
         for chunk in iter(lambda: fh.read(MIB), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_json(path, data):
-    fd, tmp = tempfile.mkstemp(prefix=".state.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _prune(directory, cfg, current):

@@ -29,52 +29,17 @@ __metaclass__ = type
 import datetime
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import etcd_defrag_plan  # noqa: E402 pylint: disable=wrong-import-position
+from etcd_scheduled import Refused, run as _run, run_json as _json, write_json as _write_json  # noqa: E402 pylint: disable=wrong-import-position
 
 # A NOSPACE alarm is disarmed only below this share of the quota: etcd
 # would raise it again at once on a member still at its quota.
 SPACE_BACK = 0.9
-
-
-class Refused(Exception):
-    """A step that failed, with the sentence that names it."""
-
-
-def _run(argv):
-    res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                         check=False)
-    return res.returncode, res.stdout, (res.stderr.strip().splitlines() or [""])[-1]
-
-
-def _json(argv, what, allow_rc=(0,)):
-    rc, out, err = _run(argv)
-    if rc not in allow_rc:
-        raise Refused("%s failed (exit %d): %s" % (what, rc, err))
-    try:
-        return json.loads(out)
-    except ValueError:
-        raise Refused("%s printed no JSON: %s" % (what, (out or err)[:300]))
-
-
-def _write_json(path, data):
-    fd, tmp = tempfile.mkstemp(prefix=".state.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class Cluster(object):
