@@ -71,6 +71,31 @@ options:
     type: int
     default: 30
     version_added: "0.4.0"
+  wait_timeout:
+    description:
+      - Keep reading, every O(wait_interval) seconds for up to this many seconds, until the cluster is healthy
+        (RV(healthy)) and no member is a learner other than O(wait_learner), or until an alarm is active
+        (RV(alarmed); etcd keeps an alarm until it is disarmed, so the wait ends at once).
+      - One call instead of a task retried from the controller; the read right after a member's restart
+        is answered as soon as the member serves again.
+      - Meanwhile a read that no endpoint answers is not fatal. The last read is returned, and fails as a
+        single read does when no endpoint answered it. Bad connection settings fail at once.
+      - V(0) reads once.
+    type: float
+    default: 0
+    version_added: "0.4.0"
+  wait_interval:
+    description: With O(wait_timeout), seconds between two reads.
+    type: float
+    default: 0.5
+    version_added: "0.4.0"
+  wait_learner:
+    description:
+      - With O(wait_timeout), the peer URL of one learner that does not keep the wait going (a member being
+        joined, whose learner entry an earlier interrupted run added, SAFETY-10). Every other learner does.
+    type: str
+    default: ''
+    version_added: "0.4.0"
 seealso:
   - module: quorum.etcd.etcd_member
 '''
@@ -92,6 +117,18 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+attempts:
+  description: How many times the cluster was read (1 without O(wait_timeout)).
+  returned: always
+  type: int
+  sample: 3
+  version_added: "0.4.0"
+waited:
+  description: Seconds spent reading, to a tenth of a second.
+  returned: always
+  type: float
+  sample: 1.2
+  version_added: "0.4.0"
 healthy:
   description: Every queried endpoint answered without error, all agree on one leader, and no alarm is active.
   returned: always
@@ -277,10 +314,12 @@ endpoints:
       elements: str
 '''
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import (
     Refusal,
+    EtcdConfigError,
     EtcdError,
     certificate_expiry,
     certificate_name,
@@ -428,7 +467,47 @@ def expiring(certificates, days):
     return out
 
 
-def run(module, client):
+def settled(result, learner=""):
+    """Whether a wait ends with this read: an active alarm (it stays until
+    disarmed), or a healthy cluster where no member is a learner but
+    ``learner`` (a peer URL; empty: none is)."""
+    if result.get("alarmed"):
+        return True
+    waiting = [m for m in result.get("members") or [] if m.get("is_learner") and learner not in (m.get("peer_urls") or [])]
+    return bool(result.get("healthy")) and not waiting
+
+
+def run(module, client, clock=time.monotonic, sleep=time.sleep):
+    """One read, or with wait_timeout reads until settled() (SAFETY-11):
+    the gate after each restart as one call on the member. Bounded: no
+    read starts once the next pause would end past the deadline."""
+    params = module.params
+    waiting = params["wait_timeout"] > 0
+    interval = max(params["wait_interval"], 0.05)
+    started = clock()
+    deadline = started + params["wait_timeout"]
+    attempts = 0
+    while True:
+        attempts += 1
+        last = not waiting
+        try:
+            result = read(module, client)
+        except EtcdConfigError:
+            raise  # bad settings: no later read can succeed
+        except (EtcdError, Refusal) as exc:
+            # Nothing answered (yet): fatal for a single read or the last one.
+            if last or clock() + interval > deadline:
+                if isinstance(exc, Refusal):
+                    exc.result.update(attempts=attempts, waited=round(clock() - started, 1))
+                raise
+        else:
+            if last or settled(result, params["wait_learner"] or "") or clock() + interval > deadline:
+                result.update(attempts=attempts, waited=round(clock() - started, 1))
+                return result
+        sleep(interval)
+
+
+def read(module, client):
     header, members = client.member_list(linearizable=False)
     if module.params["cluster"]:
         targets = []
@@ -461,12 +540,21 @@ def run(module, client):
     return result
 
 
+def _validate(params):
+    for opt in ("wait_timeout", "wait_interval"):
+        if params[opt] < 0:
+            raise EtcdConfigError("%s must be 0 or more, got %s" % (opt, params[opt]))
+
+
 def main():
     run_module(dict(cluster=dict(type="bool", default=False),
                     tolerate_down=dict(type="list", elements="str", default=[]),
                     tolerate_alarms=dict(type="list", elements="str", choices=["NOSPACE", "CORRUPT"], default=[]),
                     certificates=dict(type="bool", default=False),
-                    expiry_days=dict(type="int", default=30)), run)
+                    expiry_days=dict(type="int", default=30),
+                    wait_timeout=dict(type="float", default=0.0),
+                    wait_interval=dict(type="float", default=0.5),
+                    wait_learner=dict(type="str", default="")), run, validate=_validate)
 
 
 if __name__ == "__main__":

@@ -131,15 +131,15 @@ def _pytest(*args: str):
 # Integration test modules that get a stage of their own (the largest), with
 # the seconds each took (see build_stages); the other modules share one
 # stage. Each module has its own container prefix.
-INTEGRATION_SPLIT = {"test_membership.py": 630, "test_service_safety.py": 1100}
+INTEGRATION_SPLIT = {"test_membership.py": 445, "test_service_safety.py": 620}
 
 
 def build_stages():
     """Every stage of the suite, longest first (see run_queue).
 
     Seconds are what each stage took on the 2-core lab machine while another
-    stage ran beside it (run of 2026-12-04, integration corrected for the
-    changes since); only the order depends on them. Both Molecule
+    stage ran beside it (the cold run of 478dbcb, 2026-12-07); only the
+    order depends on them. Both Molecule
     default runs (ansible-core 2.21 and the oldest line) use the same
     container names, so they share a group and never overlap."""
     scenarios = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
@@ -171,7 +171,7 @@ def build_stages():
         name = "integration-" + module[len("test_"):-len(".py")].replace("_", "-")
         stages.append(Stage(name, _pytest(f"{integ}/{module}"), est=seconds))
     stages.append(Stage("integration", _pytest(integ, "--ignore", f"{integ}/modules",
-                                               *[f"--ignore={integ}/{m}" for m in INTEGRATION_SPLIT]), est=650))
+                                               *[f"--ignore={integ}/{m}" for m in INTEGRATION_SPLIT]), est=680))
     for core, _req, _pythons in MATRIX:
         py = ".".join(str(n) for n in _python_of(core))
         stages.append(Stage(f"unit@{core}", _pytest("tests/unit"), core=core, est=5))
@@ -181,7 +181,7 @@ def build_stages():
         # another was using; sanity@2.20 failed with "does not have pip").
         stages.append(Stage(f"sanity@{core}", ["ansible-test", "sanity", "--color", "no", "--python", py, "--local"],
                             core=core, prepare=lambda c=core: sanity_tree(c), est=50, group="sanity"))
-    est = {"default": 450, "upgrade": 800, "restore": 310, "firewall": 120}
+    est = {"default": 220, "upgrade": 490, "restore": 205, "recover": 170, "firewall": 75}
     stages += [Stage(f"molecule-{sc}", ["molecule", "test", "-s", sc], est=est.get(sc, 300),
                      group=f"molecule-{sc}") for sc in scenarios]
     if oldest != NEWEST and "default" in scenarios:
@@ -189,7 +189,7 @@ def build_stages():
         # (check mode and the side effect run on the newest line above).
         steps = ("destroy", "converge", "idempotence", "verify")
         stages.append(Stage(f"molecule-default@{oldest}", [["molecule", step, "-s", "default"] for step in steps],
-                            always=["molecule", "destroy", "-s", "default"], core=oldest, est=290,
+                            always=["molecule", "destroy", "-s", "default"], core=oldest, est=120,
                             group="molecule-default"))
     return stages
 

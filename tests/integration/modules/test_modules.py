@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -78,6 +79,35 @@ def test_status_info_all_down_fails(lab):
     res = lab.run_module("etcd_status_info", lab.conn_args([lab.unused_endpoint]))
     assert res["_rc"] != 0 and res.get("failed")
     assert lab.unused_endpoint in res["msg"]
+
+
+def test_status_info_waits_for_a_restarted_member(lab):
+    """SAFETY-11: the health gate as one call. With a member stopped, the wait
+    reads until the member serves again (restarted meanwhile, 5 s after it
+    began: far more than a module takes to start), and says how many
+    reads it took; with the member still down when the budget ends, it
+    returns the last, unhealthy read naming it."""
+    member = lab.members[2]
+    args = dict(lab.conn_args([lab.members[0].client_url]), cluster=True, wait_interval=0.25)
+    member.stop()
+    try:
+        short = lab.run_module("etcd_status_info", dict(args, wait_timeout=3.0))
+        assert short["_rc"] == 0, short
+        assert short["healthy"] is False and short["attempts"] >= 2, short
+        assert any(member.name in p for p in short["problems"]), short["problems"]
+        timer = threading.Timer(5.0, member.resume)
+        timer.start()
+        try:
+            res = lab.run_module("etcd_status_info", dict(args, wait_timeout=60.0))
+        finally:
+            timer.join()
+    finally:
+        if not member.running:
+            member.resume()
+    assert res["_rc"] == 0, res
+    assert res["healthy"] is True, res["problems"]
+    assert res["attempts"] >= 2 and res["waited"] >= 1.0, (res["attempts"], res["waited"])
+    assert {e["name"] for e in res["endpoints"] if e["reachable"]} == {m.name for m in lab.members}
 
 
 @pytest.mark.parametrize("module", ["etcd_status_info", "etcd_member"])

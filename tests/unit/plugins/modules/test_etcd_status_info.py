@@ -135,3 +135,134 @@ def test_a_voter_that_never_started_counts_as_down():
     # A learner that has not started yet is not a voter: the gates handle it.
     learner = dict(members[3], is_learner=True)
     assert si.summarize(entries, members[:3] + [learner], [])["healthy"] is True
+
+
+# ---------------------------------------------------------------- wait_timeout
+
+class _Module:
+    def __init__(self, **params):
+        self.params = dict(dict(wait_timeout=0.0, wait_interval=0.5, wait_learner=""), **params)
+
+
+class _Clock:
+    """A fake monotonic clock that sleep() advances."""
+
+    def __init__(self):
+        self.now, self.sleeps = 100.0, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _scripted(monkeypatch, clock, script):
+    """si.read returns (or raises) the script's items in turn, each read
+    taking 0.1 s of the fake clock."""
+    calls = []
+
+    def read(module, client):
+        calls.append(clock())
+        clock.now += 0.1
+        item = script[min(len(calls), len(script)) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return dict(item)
+
+    monkeypatch.setattr(si, "read", read)
+    return calls
+
+
+LEARNER = {"id": "9", "name": "", "peer_urls": ["https://new:2380"], "client_urls": [], "is_learner": True}
+HEALTHY = {"healthy": True, "alarmed": False, "problems": [], "members": MEMBERS}
+SICK = {"healthy": False, "alarmed": False, "problems": ["member etcd2: refused"], "members": MEMBERS}
+
+
+def test_without_wait_timeout_one_read_and_errors_as_before(monkeypatch):
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import EtcdUnreachable
+
+    clock = _Clock()
+    calls = _scripted(monkeypatch, clock, [SICK])
+    res = si.run(_Module(), None, clock=clock, sleep=clock.sleep)
+    assert len(calls) == 1 and res["healthy"] is False and res["attempts"] == 1 and clock.sleeps == []
+    _scripted(monkeypatch, clock, [EtcdUnreachable("refused", "https://one:2379")])
+    try:
+        si.run(_Module(), None, clock=clock, sleep=clock.sleep)
+    except EtcdUnreachable as exc:
+        assert "refused" in str(exc)
+    else:
+        raise AssertionError("a single read that nothing answers must fail")
+
+
+def test_the_wait_reads_until_healthy_through_unanswered_reads(monkeypatch):
+    """SAFETY-11: right after a restart nothing may answer; the wait goes on
+    and returns the first healthy read, with the reads it took."""
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import EtcdUnreachable
+
+    clock = _Clock()
+    script = [EtcdUnreachable("refused", "https://127.0.0.1:2379"), si.Refusal("no endpoint answered"), SICK, HEALTHY]
+    calls = _scripted(monkeypatch, clock, script)
+    res = si.run(_Module(wait_timeout=60.0), None, clock=clock, sleep=clock.sleep)
+    assert res["healthy"] is True and res["attempts"] == 4 == len(calls)
+    assert clock.sleeps == [0.5, 0.5, 0.5] and res["waited"] == 1.9
+
+
+def test_the_wait_goes_on_while_a_learner_is_listed_except_the_pending_one(monkeypatch):
+    clock = _Clock()
+    with_learner = dict(HEALTHY, members=MEMBERS + [LEARNER])
+    _scripted(monkeypatch, clock, [with_learner, HEALTHY])
+    res = si.run(_Module(wait_timeout=60.0), None, clock=clock, sleep=clock.sleep)
+    assert res["attempts"] == 2 and res["members"] == MEMBERS
+    _scripted(monkeypatch, clock, [with_learner, HEALTHY])
+    res = si.run(_Module(wait_timeout=60.0, wait_learner="https://new:2380"), None, clock=clock, sleep=clock.sleep)
+    assert res["attempts"] == 1 and LEARNER in res["members"]
+
+
+def test_an_alarm_ends_the_wait_at_once(monkeypatch):
+    clock = _Clock()
+    alarmed = dict(SICK, alarmed=True, problems=["alarm NOSPACE on member etcd1 (1)"])
+    calls = _scripted(monkeypatch, clock, [alarmed, HEALTHY])
+    res = si.run(_Module(wait_timeout=60.0), None, clock=clock, sleep=clock.sleep)
+    assert len(calls) == 1 and res["alarmed"] is True and res["healthy"] is False
+
+
+def test_the_wait_is_bounded_and_returns_or_raises_the_last_read(monkeypatch):
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import EtcdConfigError
+
+    clock = _Clock()
+    calls = _scripted(monkeypatch, clock, [SICK])
+    res = si.run(_Module(wait_timeout=3.0, wait_interval=1.0), None, clock=clock, sleep=clock.sleep)
+    assert res["healthy"] is False and res["problems"] == SICK["problems"]
+    assert len(calls) == res["attempts"] == 3 and clock.now - 100.0 < 3.0 + 0.2
+    # Nothing answered the last read: the module fails with that read's refusal.
+    _scripted(monkeypatch, clock, [si.Refusal("no endpoint answered: x", healthy=False)])
+    try:
+        si.run(_Module(wait_timeout=2.0), None, clock=clock, sleep=clock.sleep)
+    except si.Refusal as exc:
+        assert exc.result["attempts"] == 4 and "no endpoint answered" in str(exc)
+    else:
+        raise AssertionError("a wait whose last read nothing answered must fail")
+    # Bad connection settings never get better: no second read.
+    calls = _scripted(monkeypatch, clock, [EtcdConfigError("ca_cert: no such file")])
+    try:
+        si.run(_Module(wait_timeout=60.0), None, clock=clock, sleep=clock.sleep)
+    except EtcdConfigError:
+        assert len(calls) == 1
+    else:
+        raise AssertionError("a bad setting must fail at once")
+
+
+def test_negative_wait_settings_are_refused_naming_the_value():
+    from ansible_collections.quorum.etcd.plugins.module_utils.etcd_client import EtcdConfigError
+
+    for opt in ("wait_timeout", "wait_interval"):
+        params = dict(wait_timeout=1.0, wait_interval=0.5)
+        params[opt] = -2.0
+        try:
+            si._validate(params)
+        except EtcdConfigError as exc:
+            assert opt in str(exc) and "-2.0" in str(exc)
+        else:
+            raise AssertionError(opt)
