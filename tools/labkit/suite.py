@@ -139,9 +139,9 @@ def build_stages():
 
     Seconds are what each stage took on the 2-core lab machine while another
     stage ran beside it (the cold run of 478dbcb, 2026-12-07); only the
-    order depends on them. Both Molecule
-    default runs (ansible-core 2.21 and the oldest line) use the same
-    container names, so they share a group and never overlap."""
+    order depends on them. Both Molecule default runs (ansible-core 2.21
+    and the oldest line) use the same container names, so they share a
+    group and never overlap."""
     scenarios = sorted(d for d in os.listdir(os.path.join(ROOT, "molecule"))
                        if os.path.exists(os.path.join(ROOT, "molecule", d, "molecule.yml")))
     oldest = MATRIX[0][0]
