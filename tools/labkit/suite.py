@@ -293,7 +293,7 @@ class LabSetUp:
 
 def _python_of(core: str):
     py = os.path.join(venv_dir(core), "bin", "python")
-    return python_version(py)
+    return python_version(py, need_venv=False)
 
 
 # Stages that need neither the Docker lab nor a venv of another line.

@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 
+from . import debpython
 from .base import LAB, ROOT, VENV, apt_install, log, run
 
 
@@ -53,9 +55,11 @@ def python_version(exe: str, need_venv: bool = True):
 
 def find_python(core: str, supported) -> str:
     """A controller Python in the line's supported range: $LAB_PYTHON, else
-    the newest of python3.N on PATH, /usr/bin, /usr/local/bin and pyenv's
-    versions (ansible-core 2.20+ need 3.12+, Debian bookworm's python3 is
-    3.11). A Debian python3.N without ensurepip gets python3.N-venv."""
+    Debian trixie's python3.13 (debpython: built with PGO and LTO, unlike
+    pyenv's here), else the newest of python3.N on PATH, /usr/bin,
+    /usr/local/bin and pyenv's versions (ansible-core 2.20+ need 3.12+,
+    Debian bookworm's python3 is 3.11). A Debian python3.N without
+    ensurepip gets python3.N-venv."""
     low, high = supported
     wanted = f"Python {low[0]}.{low[1]} to {high[0]}.{high[1]}"
     if os.environ.get("LAB_PYTHON"):
@@ -63,6 +67,10 @@ def find_python(core: str, supported) -> str:
         if not low <= (python_version(exe) or (0, 0)) <= high:
             raise SystemExit(f"lab: LAB_PYTHON={exe} is not a {wanted} with venv (ansible-core {core})")
         return exe
+    if low <= (3, 13) <= high:
+        deb = debpython.ensure()
+        if deb:
+            return deb
     # Inside a venv, the interpreter it was made from (a venv is no base).
     candidates = [os.path.join(sys.base_prefix, "bin", "python3"), shutil.which("python3") or ""]
     for minor in range(high[1], low[1] - 1, -1):
@@ -91,6 +99,10 @@ def _stamp_text(requirements: str) -> str:
         return hashlib.sha256(fh.read()).hexdigest()
 
 
+# The pip a venv gets when its interpreter has no ensurepip (Debian's).
+VENV_PIP = "25.2"
+
+
 def build_venv(core: str) -> str:
     """Create or refresh the venv of one ansible-core line; return its python."""
     requirements, supported = next((r, p) for c, r, p in MATRIX if c == core)
@@ -98,13 +110,20 @@ def build_venv(core: str) -> str:
     py = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, ".requirements.sha256")
     have = open(stamp).read().strip() if os.path.exists(stamp) else ""
-    # A venv on a Python outside the line's range is rebuilt, not patched.
-    version = python_version(py) if os.path.exists(py) else None
-    if version is None or not supported[0] <= version <= supported[1]:
+    base = find_python(core, supported)
+    # A venv made from another interpreter (an earlier choice, a Python
+    # outside the line's range) is rebuilt, not patched.
+    made_from = os.path.join(venv, ".base-python")
+    if not os.path.exists(py) or not os.path.exists(made_from) or open(made_from).read().strip() != base:
         shutil.rmtree(venv, ignore_errors=True)
-        base = find_python(core, supported)
         log(f"creating {os.path.relpath(venv, ROOT)} with {base} (ansible-core {core})")
-        run([base, "-m", "venv", venv])
+        if python_version(base):
+            run([base, "-m", "venv", venv])
+        else:  # no ensurepip (Debian's): pip unpacked from its wheel
+            run([base, "-m", "venv", "--without-pip", venv])
+            unpack_wheels(py, [pip_wheel(VENV_PIP)])
+        with open(made_from, "w") as fh:
+            fh.write(base + "\n")
         have = ""
     want = _stamp_text(requirements)
     if have != want:
@@ -194,7 +213,6 @@ def ensure_ansible_test_pip(venv: str) -> None:
         with open(path) as fh:
             versions.update(re.findall(r"pip='([0-9][0-9.]*)'", fh.read()))
     cache = os.path.expanduser("~/.ansible/test/cache")
-    wheels = os.path.join(cache, "wheels")
     for version in sorted(versions):
         target = os.path.join(cache, f"get_pip_{version.replace('.', '_')}.py")
         current = open(target).read() if os.path.exists(target) else None
@@ -205,16 +223,35 @@ def ensure_ansible_test_pip(venv: str) -> None:
             with open(tmp, "w") as fh:
                 fh.write(GET_PIP)
             os.replace(tmp, target)
-        wheel = os.path.join(wheels, f"pip-{version}-py3-none-any.whl")
-        if not os.path.exists(wheel):
-            tmp = os.path.join(wheels, f".download-{unique}")
-            os.makedirs(tmp, exist_ok=True)
-            try:
-                run([os.path.join(venv, "bin", "python"), "-m", "pip", "download", "-q", "--no-deps",
-                     "--only-binary=:all:", "--disable-pip-version-check", "-d", tmp, f"pip=={version}"])
-                os.replace(os.path.join(tmp, os.path.basename(wheel)), wheel)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        pip_wheel(version)
+
+
+def pip_wheel(version: str) -> str:
+    """pip's wheel of ``version``, downloaded once per machine (with the
+    Python running the lab, from the configured index) into ansible-test's
+    cache, where its pip bootstrap (GET_PIP) looks for it too."""
+    wheels = os.path.join(os.path.expanduser("~/.ansible/test/cache"), "wheels")
+    wheel = os.path.join(wheels, f"pip-{version}-py3-none-any.whl")
+    if not os.path.exists(wheel):
+        tmp = os.path.join(wheels, f".download-{os.getpid()}.{threading.get_ident()}")  # venvs are built side by side
+        os.makedirs(tmp, exist_ok=True)
+        try:
+            run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                 "--disable-pip-version-check", "-d", tmp, f"pip=={version}"])
+            os.replace(os.path.join(tmp, os.path.basename(wheel)), wheel)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return wheel
+
+
+def unpack_wheels(py: str, wheels) -> None:
+    """Install pure-Python wheels into the venv of ``py`` by unpacking them
+    into its site-packages (what GET_PIP does in ansible-test's venvs)."""
+    purelib = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                  capture=True).stdout.strip()
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as whl:
+            whl.extractall(purelib)
 
 
 def bytecode_env(env) -> None:
