@@ -140,6 +140,32 @@ options:
     elements: str
     default: []
     version_added: "0.4.0"
+  peer_probe:
+    description:
+      - Whether anything accepts a TCP connection on O(peer_probe.host) and O(peer_probe.port) from this host
+        (RV(peer_probe)). C(etcd_service) asks it for the member's own peer address before a first bootstrap,
+        where an answer means some etcd already serves there (SAFETY-1).
+      - Tried only when O(peer_probe.unless) is not there (the member's WAL directory), so a member that has data,
+        whose etcd answers on that port, is not connected to on every run. Nothing is sent; the connection is
+        closed at once.
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      host:
+        description: The address (or name) to connect to.
+        type: str
+        required: true
+      port:
+        description: The TCP port.
+        type: int
+        required: true
+      unless:
+        description: A path; when it exists, nothing is tried and RV(peer_probe.answers) is C(null).
+        type: path
+      timeout:
+        description: Seconds to wait for the connection; one that does not complete in time counts as no answer.
+        type: float
+        default: 2
   firewall:
     description:
       - What the etcd_firewall role compares before it writes, read with each firewall's own tools when they are
@@ -363,6 +389,16 @@ srv:
       error: null
       records:
         - {target: etcd1.etcd.example.internal, port: 2380, priority: 0, weight: 0, addresses: [10.0.0.11]}
+peer_probe:
+  description: What O(peer_probe) found.
+  returned: when O(peer_probe) is set
+  type: dict
+  contains:
+    answers:
+      description: C(true) when the connection was accepted, C(false) when it was refused or timed out, C(null) when
+        O(peer_probe.unless) exists and nothing was tried.
+      type: bool
+  sample: {answers: false}
 firewall:
   description:
     - What O(firewall) found. C(firewalld) is C(running), C(stopped) or C(absent); C(ufw) is C(active),
@@ -716,6 +752,23 @@ def firewall_info(run, which, spec, ufw_rules=UFW_RULES):
     return out
 
 
+def answers(host, port, timeout):
+    """Whether ``host``:``port`` accepts a TCP connection (closed at once)."""
+    try:
+        sock = socket.create_connection((host.strip("[]"), port), timeout=timeout)
+    except (OSError, UnicodeError):
+        return False
+    sock.close()
+    return True
+
+
+def peer_probe(spec):
+    """O(peer_probe): not tried (None) when ``unless`` exists."""
+    if spec["unless"] and os.path.lexists(spec["unless"]):
+        return {"answers": None}
+    return {"answers": answers(spec["host"], spec["port"], spec["timeout"])}
+
+
 def srv_info(names, lookup=lookup_srv):
     """Each SRV name's records (with the addresses of their targets) or why
     the lookup failed."""
@@ -780,6 +833,12 @@ def main():
             )),
             host=dict(type="bool", default=False),
             srv=dict(type="list", elements="str", default=[]),
+            peer_probe=dict(type="dict", options=dict(
+                host=dict(type="str", required=True),
+                port=dict(type="int", required=True),
+                unless=dict(type="path"),
+                timeout=dict(type="float", default=2),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -808,6 +867,8 @@ def main():
         result["srv"] = srv_info(p["srv"])
     if p["host"]:
         result["ansible_facts"] = {"etcd_host": host_facts()}
+    if p["peer_probe"]:
+        result["peer_probe"] = peer_probe(p["peer_probe"])
     try:
         if p["pki"]:
             result["pki"] = pki_info(p["pki"]["dir"], p["pki"]["sans"])

@@ -87,3 +87,24 @@ def test_the_set_up_writes_the_bootstrap_and_downloads_each_wheel_once(tmp_path,
     assert (cache / "get_pip_9_9.py").read_text() == venvs.GET_PIP
     assert sorted(os.listdir(cache / "wheels")) == ["pip-9.9-py3-none-any.whl"]
     assert len(downloads) == 1 and downloads[0][-1] == "pip==9.9" and "--no-deps" in downloads[0]
+
+
+def test_the_debian_python_is_taken_for_every_line_whose_range_has_3_13(monkeypatch):
+    monkeypatch.delenv("LAB_PYTHON", raising=False)
+    monkeypatch.setattr(venvs.debpython, "ensure", lambda: "/deb/usr/bin/python3.13")
+    assert venvs.find_python("2.21", ((3, 12), (3, 14))) == "/deb/usr/bin/python3.13"
+    assert venvs.find_python("2.19", ((3, 11), (3, 13))) == "/deb/usr/bin/python3.13"
+
+
+def test_without_the_debian_python_another_python_of_the_range_is_found(monkeypatch):
+    monkeypatch.delenv("LAB_PYTHON", raising=False)
+    asked = []
+    monkeypatch.setattr(venvs.debpython, "ensure", lambda: asked.append(1))  # None: not to be had here
+    # Every interpreter found counts as a 3.12 with venv (no subprocess).
+    monkeypatch.setattr(venvs, "python_version", lambda exe, need_venv=True: (3, 12))
+    exe = venvs.find_python("2.21", ((3, 12), (3, 14)))
+    assert asked and os.path.exists(exe) and "python3" in os.path.basename(exe)
+    # A range without 3.13 never asks for it.
+    asked.clear()
+    venvs.find_python("old", ((3, 11), (3, 12)))
+    assert not asked

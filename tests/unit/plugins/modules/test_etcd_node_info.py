@@ -5,6 +5,7 @@ import grp
 import hashlib
 import os
 import pwd
+import socket
 import subprocess
 
 import pytest
@@ -345,3 +346,21 @@ def test_host_facts_on_this_machine_match_the_kernel_route():
     if route.returncode != 0:
         pytest.skip("no ip command here")
     assert f"src {address} " in route.stdout + " "
+
+
+def test_peer_probe_tells_a_listening_port_from_a_closed_one(tmp_path):
+    # Real sockets on loopback (SAFETY-1): one listening, one bound but not.
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(16)
+        closed.bind(("127.0.0.1", 0))
+        spec = {"host": "127.0.0.1", "unless": None, "timeout": 2}
+        assert ni.peer_probe(dict(spec, port=listening.getsockname()[1])) == {"answers": True}
+        assert ni.peer_probe(dict(spec, port=closed.getsockname()[1])) == {"answers": False}
+        assert ni.answers("[127.0.0.1]", listening.getsockname()[1], 2) is True
+        # A member with a WAL is not connected to: its etcd answers there.
+        wal = tmp_path / "member" / "wal"
+        wal.mkdir(parents=True)
+        assert ni.peer_probe(dict(spec, port=listening.getsockname()[1], unless=str(wal))) == {"answers": None}
+        assert ni.peer_probe(dict(spec, port=listening.getsockname()[1],
+                                  unless=str(tmp_path / "none"))) == {"answers": True}
