@@ -148,7 +148,7 @@ def build_venv(core: str) -> str:
 # Ours puts the same pip in from the configured index instead, with no
 # byte-compiling at install (on a new machine ansible-test makes about eight
 # such venvs per ansible-core line). The set-up downloads each pip wheel
-# ansible-test asks for once per machine (PIP_WHEELS); the bootstrap then
+# ansible-test asks for once per machine (pip_wheel); the bootstrap then
 # unpacks it into the new venv, 0.2 s, where running pip twice (seed from
 # the bundled wheel, install the pinned pip from the index) took 4.6 s
 # and 2.3 CPU-s per venv on the loaded lab machine. Without the wheel it
@@ -204,8 +204,8 @@ subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile
 
 def ensure_ansible_test_pip(venv: str) -> None:
     """Write the bootstrap for every pip version this venv's ansible-test
-    asks for, and download that pip's wheel once per machine (with this
-    venv's pip, from the configured index) for the bootstrap to unpack."""
+    asks for, and have that pip's wheel downloaded once per machine
+    (pip_wheel) for the bootstrap to unpack."""
     sources = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages", "ansible_test",
                                      "_internal", "python_requirements.py"))
     versions = set()
