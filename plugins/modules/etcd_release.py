@@ -19,7 +19,7 @@ description:
     etcdctl binaries are there, and renames the release directory to C(<prefix>/v<version>) in one step.
   - The staging directory is removed whatever happens, so a failure leaves no version directory and the
     next run starts over (SAFETY-16 in the collection's docs/SAFETY.md). The links in the bin directory are
-    not touched; the etcd_install role points them afterwards.
+    only touched when O(link) is given, and then only after the release is in place.
   - When C(<prefix>/v<version>) already holds etcd and etcdctl, nothing is fetched and nothing changes.
     Any other content there is refused, since this module only ever creates that directory in one rename.
   - The expected SHA-256 is given (O(checksum)) or read by the node from the release's checksum list
@@ -84,6 +84,34 @@ options:
     description: Seconds to wait for the server to answer.
     type: int
     default: 60
+  link:
+    description:
+      - Once the release is in place (installed now or found), point the links of O(link.binaries) at it and
+        make the removals, in the same call, exactly as M(quorum.etcd.etcd_links) does with
+        C(release_dir=<prefix>/v<version>). A first install is then one remote call instead of two.
+      - Its names are checked before anything is fetched; a failed install links nothing.
+    type: dict
+    version_added: "0.4.0"
+    suboptions:
+      bin_dir:
+        description: The directory of the links (for example C(/usr/local/bin)).
+        type: path
+        required: true
+      binaries:
+        description: The binaries to link.
+        type: list
+        elements: str
+        required: true
+      unlink:
+        description: Binaries whose link in O(link.bin_dir) is removed when it is a symbolic link.
+        type: list
+        elements: str
+        default: []
+      remove:
+        description: Names of entries of O(prefix) to remove, each C(v<version>) or C(.etcd-install-...).
+        type: list
+        elements: str
+        default: []
 '''
 
 EXAMPLES = r'''
@@ -118,6 +146,11 @@ sha256:
   description: The SHA-256 of the fetched archive (empty when nothing was fetched).
   type: str
   returned: always
+links:
+  description: What O(link) changed (or in check mode would change), as M(quorum.etcd.etcd_links) returns it.
+  type: dict
+  returned: when O(link) is given
+  sample: {linked: [/usr/local/bin/etcd, /usr/local/bin/etcdctl], unlinked: [], removed: []}
 checksum_from:
   description: Where the expected SHA-256 came from (O(checksum_from), or O(checksum_url) when it was read there).
   type: str
@@ -133,6 +166,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_links import LinkError
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_links import apply as apply_links
+from ansible_collections.quorum.etcd.plugins.module_utils.etcd_links import check as check_links
 
 BINARIES = ("etcd", "etcdctl", "etcdutl")
 REQUIRED = ("etcd", "etcdctl")
@@ -277,6 +313,24 @@ def install(params, open_source, check_mode=False, read_sums=None):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def install_and_link(params, open_source, check_mode=False, read_sums=None):
+    """install(), then the links of ``params["link"]`` when given (SAFETY-16:
+    their names are refused before anything is fetched; a failed install
+    raises before any link changes)."""
+    link = params.get("link")
+    if link:
+        link = dict(link, release_dir=os.path.join(params["prefix"], "v" + params["version"]),
+                    prefix=params["prefix"])
+        # The release may not exist yet: check names only (check_mode=True
+        # skips the binaries, which are looked for again in apply()).
+        check_links(link, check_mode=True)
+    changed, result = install(params, open_source, check_mode, read_sums)
+    if link:
+        result["links"] = apply_links(link, check_mode)
+        changed = changed or any(result["links"].values())
+    return changed, result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -290,6 +344,12 @@ def main():
             checksum_from=dict(type="str", default="the given checksum"),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=60),
+            link=dict(type="dict", options=dict(
+                bin_dir=dict(type="path", required=True),
+                binaries=dict(type="list", elements="str", required=True),
+                unlink=dict(type="list", elements="str", default=[]),
+                remove=dict(type="list", elements="str", default=[]),
+            )),
         ),
         mutually_exclusive=[("url", "src"), ("checksum", "checksum_url")],
         required_one_of=[("url", "src"), ("checksum", "checksum_url")],
@@ -319,8 +379,8 @@ def main():
             response.close()
 
     try:
-        changed, result = install(params, open_source, module.check_mode, read_sums)
-    except (ReleaseError, OSError, IOError, tarfile.TarError) as exc:
+        changed, result = install_and_link(params, open_source, module.check_mode, read_sums)
+    except (ReleaseError, LinkError, OSError, IOError, tarfile.TarError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)
 

@@ -28,6 +28,11 @@ requirements:
 author:
   - quorum.etcd maintainers (@quorum)
 attributes:
+  action:
+    description:
+      - An action plugin of the same name runs the module in the controller's Ansible process, with no connection,
+        no Python start and no module transfer; the task is meant for the controller anyway (SAFETY-17).
+    support: full
   check_mode:
     description: Reports what would be made, writes nothing.
     support: full
@@ -234,26 +239,36 @@ def run(params, check_mode):
     return made
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            key_type=dict(type="str", choices=["ecdsa", "rsa"], default="ecdsa"),
-            rsa_size=dict(type="int", default=3072),
-            passphrase=dict(type="str", default="", no_log=True),
-            common_name=dict(type="str", required=True),
-            valid_days=dict(type="int", required=True),
-            name_constraints_permitted=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-    )
+# Shared with the action plugin of the same name (plugins/action/etcd_tls_ca.py),
+# which runs this in the controller's Ansible process.
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    key_type=dict(type="str", choices=["ecdsa", "rsa"], default="ecdsa"),
+    rsa_size=dict(type="int", default=3072),
+    passphrase=dict(type="str", default="", no_log=True),
+    common_name=dict(type="str", required=True),
+    valid_days=dict(type="int", required=True),
+    name_constraints_permitted=dict(type="list", elements="str", default=[]),
+)
+
+
+def outcome(params, check_mode):
+    """The task's result: what was (would be) made, or why it failed."""
     if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_ERROR)
+        return {"failed": True, "msg": missing_required_lib("cryptography"), "exception": CRYPTOGRAPHY_ERROR}
     try:
-        made = run(module.params, module.check_mode)
+        made = run(params, check_mode)
     except (CaError, OSError) as exc:
-        module.fail_json(msg=to_text(str(exc)))
-    module.exit_json(changed=bool(made), made=made)
+        return {"failed": True, "msg": to_text(str(exc))}
+    return {"changed": bool(made), "made": made}
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = outcome(module.params, module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

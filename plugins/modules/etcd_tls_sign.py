@@ -26,6 +26,11 @@ requirements:
 author:
   - quorum.etcd maintainers (@quorum)
 attributes:
+  action:
+    description:
+      - An action plugin of the same name runs the module in the controller's Ansible process, with no connection,
+        no Python start and no module transfer; the task is meant for the controller anyway (SAFETY-17).
+    support: full
   check_mode:
     description: Signing changes nothing anywhere, so it runs in check mode too.
     support: full
@@ -177,28 +182,37 @@ def run(params):
     return certificates
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ca_cert=dict(type="path", required=True),
-            ca_key=dict(type="path", required=True),
-            ca_key_passphrase=dict(type="str", no_log=True),
-            valid_days=dict(type="int", required=True),
-            requests=dict(type="list", elements="dict", required=True, options=dict(
-                host=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-                csr=dict(type="str", required=True),
-            )),
-        ),
-        supports_check_mode=True,
-    )
+# Shared with the action plugin of the same name (plugins/action/etcd_tls_sign.py),
+# which runs this in the controller's Ansible process.
+ARGUMENT_SPEC = dict(
+    ca_cert=dict(type="path", required=True),
+    ca_key=dict(type="path", required=True),
+    ca_key_passphrase=dict(type="str", no_log=True),
+    valid_days=dict(type="int", required=True),
+    requests=dict(type="list", elements="dict", required=True, options=dict(
+        host=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        csr=dict(type="str", required=True),
+    )),
+)
+
+
+def outcome(params):
+    """The task's result: the certificates, or why none was signed."""
     if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_ERROR)
+        return {"failed": True, "msg": missing_required_lib("cryptography"), "exception": CRYPTOGRAPHY_ERROR}
     try:
-        certificates = run(module.params)
+        return {"changed": False, "certificates": run(params)}
     except SignError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, certificates=certificates)
+        return {"failed": True, "msg": str(exc)}
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = outcome(module.params)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -178,3 +178,38 @@ def test_an_archive_that_differs_from_the_list_is_refused_naming_the_list(tmp_pa
 def test_checksum_and_checksum_url_together_are_refused(tmp_path):
     with pytest.raises(er.ReleaseError, match="not both"):
         er.install(url_params(tmp_path, checksum="4" * 64), lambda: pytest.fail("fetched"))
+
+
+def test_link_points_the_links_in_the_same_call_once_installed_and_then_changes_nothing(tmp_path):
+    # SAFETY-16: the links are made after the release is in place, and an
+    # older version named in remove goes in the same call.
+    src, digest = archive(tmp_path)
+    prefix, bin_dir = tmp_path / "opt", tmp_path / "bin"
+    (prefix / "v3.5.21").mkdir(parents=True)
+    link = {"bin_dir": str(bin_dir), "binaries": ["etcd", "etcdctl", "etcdutl"], "unlink": [], "remove": ["v3.5.21"]}
+    p = params(prefix, src, digest, link=link)
+    changed, result = er.install_and_link(p, lambda: open(src, "rb"))
+    assert changed and result["links"]["removed"] == [str(prefix / "v3.5.21")]
+    assert os.readlink(bin_dir / "etcdctl") == str(prefix / "v3.6.16" / "etcdctl")
+    assert sorted(os.listdir(prefix)) == ["v3.6.16"]
+    link["remove"] = []
+    again = er.install_and_link(params(prefix, src, digest, link=link), lambda: pytest.fail("fetched again"))
+    assert again[0] is False and again[1]["links"] == {"linked": [], "unlinked": [], "removed": []}
+
+
+def test_link_with_a_bad_name_is_refused_before_anything_is_fetched(tmp_path):
+    src, digest = archive(tmp_path)
+    prefix = tmp_path / "opt"
+    link = {"bin_dir": str(tmp_path / "bin"), "binaries": ["etcd"], "unlink": [], "remove": ["../etc"]}
+    with pytest.raises(er.LinkError, match="refusing to remove '../etc'"):
+        er.install_and_link(params(prefix, src, digest, link=link), lambda: pytest.fail("fetched"))
+    assert not prefix.exists()
+
+
+def test_a_failed_install_links_nothing(tmp_path):
+    src, _digest = archive(tmp_path)
+    prefix, bin_dir = tmp_path / "opt", tmp_path / "bin"
+    link = {"bin_dir": str(bin_dir), "binaries": ["etcd", "etcdctl"], "unlink": [], "remove": []}
+    with pytest.raises(er.ReleaseError):
+        er.install_and_link(params(prefix, src, "0" * 64, link=link), lambda: open(src, "rb"))
+    assert not bin_dir.exists()
