@@ -278,7 +278,9 @@ groups:
   sample: {etcd: {exists: true, gid: 999}}
 units:
   description:
-    - One entry per unit, keyed by the name given; C(active) and C(enabled) are systemctl's words.
+    - One entry per unit, keyed by the name given, from one C(systemctl show) per unit; C(active) is its
+      C(ActiveState), C(enabled) its C(UnitFileState) (its C(LoadState), such as C(not-found), when the unit
+      has no file).
     - C(restarts) is systemd's C(NRestarts), the automatic restarts (C(Restart=)) since the unit was last started
       on purpose; a unit that fails at start and is restarted counts up while C(active) stays C(activating).
     - C(main_pid) is the service's main process (0 when none runs), C(exe) the binary that process was
@@ -530,14 +532,19 @@ def process_exe(pid):
 
 
 def unit_info(module, systemctl, name):
+    """One ``systemctl show`` for the unit's state, enabled state, automatic
+    restarts and main process (three calls, is-active, is-enabled and show,
+    before: each a round trip to systemd)."""
     if not systemctl:
         return {"active": "unknown", "enabled": "unknown", "restarts": 0, "main_pid": 0, "exe": ""}
-    out = {}
-    for key, verb in (("active", "is-active"), ("enabled", "is-enabled")):
-        rc, stdout, stderr = module.run_command([systemctl, verb, name])
-        out[key] = (stdout.strip() or stderr.strip() or "unknown").splitlines()[0]
-    rc, stdout, stderr = module.run_command([systemctl, "show", "--property=NRestarts", "--property=MainPID", name])
+    rc, stdout, stderr = module.run_command([systemctl, "show", "--property=ActiveState", "--property=UnitFileState",
+                                             "--property=LoadState", "--property=NRestarts", "--property=MainPID",
+                                             name])
     props = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line) if rc == 0 else {}
+    out = {"active": props.get("ActiveState") or "unknown",
+           # A unit without a file has no UnitFileState: its LoadState
+           # (not-found, masked, ...) tells why.
+           "enabled": props.get("UnitFileState") or props.get("LoadState") or "unknown"}
     out["restarts"] = int(props["NRestarts"]) if props.get("NRestarts", "").isdigit() else 0
     out["main_pid"] = int(props["MainPID"]) if props.get("MainPID", "").isdigit() else 0
     # SAFETY-23: what runs, not what a link points at now.
@@ -652,16 +659,19 @@ def releases_info(prefix, bin_dir):
 VERSION = re.compile(r"etcd Version: (\d+\.\d+\.\d+)")
 
 
-def running_version(module, systemctl, binary, unit, record):
+def running_version(module, systemctl, binary, unit, record, active=None):
     """The etcd release a member runs (its unit's record while the unit is
-    active, SAFETY-23) or has (its binary's --version); "" for neither."""
+    active, SAFETY-23) or has (its binary's --version); "" for neither.
+    ``active``: the unit's ActiveState when the same call read it already."""
     text = ""
     try:
         with open(record) as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError):
         pass
-    if text.strip() and systemctl and module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0:
+    # `systemctl is-active` answers 0 for these states.
+    if text.strip() and (active in ("active", "reloading", "refreshing") if active is not None else
+                         systemctl and module.run_command([systemctl, "is-active", "--quiet", unit])[0] == 0):
         found = VERSION.search(text)
         return found.group(1) if found else ""
     if os.path.isfile(binary) and os.access(binary, os.X_OK):
@@ -876,7 +886,8 @@ def main():
             result["releases"] = releases_info(p["releases"]["prefix"], p["releases"]["bin_dir"])
         if p["etcd_version"]:
             v = p["etcd_version"]
-            result["etcd_version"] = running_version(module, systemctl, v["binary"], v["unit"], v["record"])
+            result["etcd_version"] = running_version(module, systemctl, v["binary"], v["unit"], v["record"],
+                                                     result["units"].get(v["unit"], {}).get("active"))
         if p["firewall"]:
             result["firewall"] = firewall_info(module.run_command, module.get_bin_path, p["firewall"])
     except OSError as exc:

@@ -69,33 +69,39 @@ class FakeModule:
         return self.replies[argv[1]]
 
 
-def test_unit_states_and_automatic_restarts():
+SHOW = ["--property=ActiveState", "--property=UnitFileState", "--property=LoadState", "--property=NRestarts",
+        "--property=MainPID"]
+
+
+def test_unit_states_and_automatic_restarts_in_one_call():
     # A unit whose start failed twice and is waiting for its next try.
-    module = FakeModule({"is-active": (3, "activating\n", ""), "is-enabled": (0, "enabled\n", ""),
-                         "show": (0, "NRestarts=2\nMainPID=0\n", "")})
+    module = FakeModule({"show": (0, "ActiveState=activating\nUnitFileState=enabled\nLoadState=loaded\n"
+                                     "NRestarts=2\nMainPID=0\n", "")})
     assert ni.unit_info(module, "/bin/systemctl", "etcd.service") == {
         "active": "activating", "enabled": "enabled", "restarts": 2, "main_pid": 0, "exe": ""}
-    assert ["/bin/systemctl", "show", "--property=NRestarts", "--property=MainPID", "etcd.service"] in module.calls
+    assert module.calls == [["/bin/systemctl", "show"] + SHOW + ["etcd.service"]]
 
 
 def test_running_unit_names_the_binary_its_process_runs():
     """SAFETY-23: the binary is read from the process, not from a link."""
-    module = FakeModule({"is-active": (0, "active\n", ""), "is-enabled": (0, "enabled\n", ""),
-                         "show": (0, "NRestarts=0\nMainPID=%d\n" % os.getpid(), "")})
+    module = FakeModule({"show": (0, "ActiveState=active\nUnitFileState=enabled\nNRestarts=0\nMainPID=%d\n"
+                                     % os.getpid(), "")})
     info = ni.unit_info(module, "/bin/systemctl", "etcd.service")
-    assert info["main_pid"] == os.getpid()
+    assert info["main_pid"] == os.getpid() and info["active"] == "active"
     assert info["exe"] == os.readlink("/proc/self/exe")
     assert ni.process_exe(0) == "" and ni.process_exe(2 ** 22 + 7) == ""
 
 
-def test_unit_without_a_restart_count_reads_zero():
-    # Unknown unit: is-enabled answers on stderr, show prints nothing useful.
-    module = FakeModule({"is-active": (3, "inactive\n", ""),
-                         "is-enabled": (1, "", "Failed to get unit file state for x.service: No such file\n"),
-                         "show": (1, "", "")})
-    info = ni.unit_info(module, "/bin/systemctl", "x.service")
-    assert info == {"active": "inactive", "enabled": "Failed to get unit file state for x.service: No such file",
-                    "restarts": 0, "main_pid": 0, "exe": ""}
+def test_unit_without_a_file_or_an_answer():
+    # A unit without a file: no UnitFileState, its LoadState says why.
+    module = FakeModule({"show": (0, "ActiveState=inactive\nUnitFileState=\nLoadState=not-found\nNRestarts=\n"
+                                     "MainPID=0\n", "")})
+    assert ni.unit_info(module, "/bin/systemctl", "x.service") == {
+        "active": "inactive", "enabled": "not-found", "restarts": 0, "main_pid": 0, "exe": ""}
+    # systemctl failing (no systemd to ask) or missing: nothing is guessed.
+    failing = FakeModule({"show": (1, "", "System has not been booted with systemd\n")})
+    assert ni.unit_info(failing, "/bin/systemctl", "x.service") == {
+        "active": "unknown", "enabled": "unknown", "restarts": 0, "main_pid": 0, "exe": ""}
     assert ni.unit_info(module, None, "x.service") == {"active": "unknown", "enabled": "unknown", "restarts": 0,
                                                        "main_pid": 0, "exe": ""}
 
@@ -139,6 +145,22 @@ def test_running_version_prefers_what_the_active_unit_started(tmp_path):
     binary.chmod(0o644)
     assert ni.running_version(stopped, "/bin/systemctl", str(binary), "etcd.service", str(record)) == ""
     assert ni.running_version(stopped, "/bin/systemctl", str(tmp_path / "gone"), "etcd.service", str(record)) == ""
+
+
+def test_running_version_takes_the_unit_state_the_same_call_read(tmp_path):
+    """The unit's ActiveState from the read's own systemctl show: no second
+    systemctl call."""
+    binary = tmp_path / "etcd"
+    binary.write_text("#!/bin/sh\necho 'etcd Version: 3.6.16'\n")
+    binary.chmod(0o755)
+    record = tmp_path / "loaded.version"
+    record.write_text("etcd Version: 3.5.21\n")
+    module = VersionModule(active=False)  # would answer "inactive" if asked
+    assert ni.running_version(module, "/bin/systemctl", str(binary), "etcd.service", str(record), "active") == "3.5.21"
+    assert module.calls == []
+    assert ni.running_version(module, "/bin/systemctl", str(binary), "etcd.service", str(record),
+                              "activating") == "3.6.16"
+    assert module.calls == [[str(binary), "--version"]]
 
 
 def test_releases_versions_staging_and_links(tmp_path):
