@@ -98,7 +98,9 @@ options:
         type: path
         required: true
       binaries:
-        description: The binaries to link.
+        description:
+          - The binaries to link. Those the release does not have (C(etcdutl) before etcd 3.5) are unlinked
+            instead, as if named in O(link.unlink).
         type: list
         elements: str
         required: true
@@ -326,6 +328,12 @@ def install_and_link(params, open_source, check_mode=False, read_sums=None):
         check_links(link, check_mode=True)
     changed, result = install(params, open_source, check_mode, read_sums)
     if link:
+        present = result["binaries"]
+        if present:
+            # A binary the release lacks (etcdutl before etcd 3.5) is
+            # unlinked, not linked, as etcd_install decides for etcd_links.
+            link["unlink"] = list(link["unlink"]) + [b for b in link["binaries"] if b not in present]
+            link["binaries"] = [b for b in link["binaries"] if b in present]
         result["links"] = apply_links(link, check_mode)
         changed = changed or any(result["links"].values())
     return changed, result

@@ -213,3 +213,17 @@ def test_a_failed_install_links_nothing(tmp_path):
     with pytest.raises(er.ReleaseError):
         er.install_and_link(params(prefix, src, "0" * 64, link=link), lambda: open(src, "rb"))
     assert not bin_dir.exists()
+
+
+def test_link_unlinks_a_binary_the_release_does_not_have(tmp_path):
+    # etcd before 3.5 has no etcdutl: its link (to an older release) goes,
+    # the other two point at the new release.
+    src, digest = archive(tmp_path, {TOP: None, TOP + "/etcd": (b"x", 0o755), TOP + "/etcdctl": (b"x", 0o755)})
+    prefix, bin_dir = tmp_path / "opt", tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink("/opt/etcd/v3.5.21/etcdutl", bin_dir / "etcdutl")
+    link = {"bin_dir": str(bin_dir), "binaries": ["etcd", "etcdctl", "etcdutl"], "unlink": [], "remove": []}
+    changed, result = er.install_and_link(params(prefix, src, digest, link=link), lambda: open(src, "rb"))
+    assert changed and result["links"]["unlinked"] == [str(bin_dir / "etcdutl")]
+    assert sorted(os.listdir(bin_dir)) == ["etcd", "etcdctl"]
+    assert os.readlink(bin_dir / "etcd") == str(prefix / "v3.6.16" / "etcd")
