@@ -1,29 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: quorum.etcd maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""quorum.etcd.etcd_tls_ca run in the controller's Ansible process.
-
-The CA is made on the controller only (SAFETY-17), so the module never needs
-a connection: run here, it costs no Python start, no module payload and no
-second import of cryptography (issue 17). The module file keeps the options,
-the documentation and the code (plugins/modules/etcd_tls_ca.py)."""
+"""quorum.etcd.etcd_tls_ca run in the controller's Ansible process
+(plugins/plugin_utils/etcd_controller_action.py says why)."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.quorum.etcd.plugins.modules import etcd_tls_ca
+from ansible_collections.quorum.etcd.plugins.plugin_utils.etcd_controller_action import ControllerModuleAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        # A bad option fails the task here with Ansible's own message.
-        _validation, params = self.validate_argument_spec(argument_spec=etcd_tls_ca.ARGUMENT_SPEC)
-        result.update(etcd_tls_ca.outcome(params, bool(self._task.check_mode)))
-        return result
+class ActionModule(ControllerModuleAction):
+    MODULE = etcd_tls_ca

@@ -197,8 +197,9 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def outcome(params):
-    """The task's result: the certificates, or why none was signed."""
+def outcome(params, check_mode=False):
+    """The task's result: the certificates, or why none was signed. Signing
+    changes nothing, so check mode signs too."""
     if not HAS_CRYPTOGRAPHY:
         return {"failed": True, "msg": missing_required_lib("cryptography"), "exception": CRYPTOGRAPHY_ERROR}
     try:
@@ -209,7 +210,7 @@ def outcome(params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = outcome(module.params)
+    result = outcome(module.params, module.check_mode)
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)
